@@ -1,0 +1,3 @@
+from riskengine.cli import main
+
+main()

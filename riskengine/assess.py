@@ -1,0 +1,114 @@
+"""The whole pipeline for one declaration: rules -> probes -> grade, into an Assessment."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskengine import __version__
+from riskengine.grading import grade as grade_findings
+from riskengine.model import Assessment, Declaration, ProbeResult
+from riskengine.rules import Knowledge, classify, sorted_findings
+from riskengine.rules.pack import localize
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to assess: the CLI fills this from its flags."""
+
+    lang: str = "en"
+    trust_pickle: bool = False
+    run_probes: bool = True
+    """Batch runs turn probes off unless asked (`--with-probes`)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def generated_at() -> str:
+    """Now in UTC, or SOURCE_DATE_EPOCH when set, so that reruns can be byte-identical."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch and epoch.isdigit()
+            else _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def content_sha256(assessment: dict[str, Any]) -> str:
+    """Hash of the assessment's content, everything but the time stamp and the hash itself."""
+    body = dict(assessment)
+    body["manifest"] = {k: v for k, v in assessment["manifest"].items() if k not in ("generated_at", "content_sha256")}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options) -> dict[str, ProbeResult]:
+    if not options.run_probes or (decl.model is None and decl.data is None):
+        return {}
+    from riskengine.probes import run_probes  # pandas, sklearn, fairlearn: only when there is something to probe
+
+    settings = kb.scenarios[decl.scenario].probes.get(tier, {})
+    return run_probes(decl, settings, tier=tier, trust_pickle=options.trust_pickle)
+
+
+def assess(decl: Declaration, kb: Knowledge, options: Options | None = None) -> Assessment:
+    options = options or Options()
+    result = classify(decl, kb, options.lang)
+    probes = _probe_results(decl, kb, result.tier, options) if result.in_scope else {}
+    findings = list(result.findings)
+    for probe in probes.values():
+        findings.extend(probe.findings)
+    findings = sorted_findings(findings)
+    graded = grade_findings(result.tier, findings)
+    scenario = kb.scenarios[decl.scenario]
+    app = decl.app
+    inputs = {"declaration": decl.sha256}
+    for probe in probes.values():
+        inputs.update(probe.details.get("inputs", {}))
+    manifest = {
+        "riskengine_version": __version__,
+        "rulepack_version": kb.version,
+        "rulepacks": dict(sorted(kb.packs.items())),
+        "inputs": inputs,
+        "source": os.path.basename(decl.source),
+        "python": platform.python_version(),
+        "generated_at": generated_at(),
+    }
+    cited = sorted({c for f in findings for c in f.clauses} | {c for r in result.tier_reasons for c in r.clauses})
+    clauses = {ref: {"framework": kb.clauses[ref].framework, "title": localize(kb.clauses[ref].title, options.lang),
+                     "verified": kb.clauses[ref].verified}
+               for ref in cited if ref in kb.clauses}
+    assessment = Assessment(
+        application={"id": app["id"], "name": app["name"], "provider": app["provider"],
+                     "version": app.get("version", ""), "scenario": app["scenario"],
+                     "scenario_name": localize(scenario.name, options.lang),
+                     "founding_scenario": scenario.founding_scenario, "purpose": app["purpose"],
+                     "decision_role": app["decision_role"], "use_cases": list(app["use_cases"]),
+                     "practices": list(app["practices"])},
+        tier=result.tier,
+        in_scope=result.in_scope,
+        tier_framework=result.tier_reasons[0].framework if result.tier_reasons else "",
+        tier_reasons=result.tier_reasons,
+        grade=graded.grade,
+        score=graded.score,
+        grade_meaning=graded.meaning,
+        deductions=graded.deductions,
+        required_controls=result.required_controls,
+        declared_controls=tuple(app["controls"]),
+        missing_controls=result.missing_controls,
+        findings=tuple(findings),
+        probes=probes,
+        manifest=manifest,
+        clauses=clauses,
+        lang=options.lang,
+    )
+    return assessment
+
+
+def assessment_dict(assessment: Assessment) -> dict[str, Any]:
+    """The canonical JSON shape, sealed with the hash of its content."""
+    out = assessment.to_dict()
+    out["manifest"]["content_sha256"] = content_sha256(out)
+    return out

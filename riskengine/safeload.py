@@ -1,0 +1,177 @@
+"""Read YAML or JSON documents that a stranger wrote, without trusting them.
+
+`yaml.safe_load` already refuses tags that build Python objects, but it still
+expands aliases (a "billion laughs" document is tiny on disk and huge once
+walked), accepts duplicate keys silently and has no depth limit. Declarations
+need none of those features, so they are refused outright.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from riskengine.errors import DeclarationError
+
+MAX_BYTES = 1_048_576
+"""A declaration is a few kilobytes; a megabyte leaves ample room and bounds the work."""
+MAX_DEPTH = 16
+"""The deepest real declaration nests four levels (probes.robustness.seed)."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without aliases, duplicate keys or unbounded nesting."""
+
+    def __init__(self, stream: str, source: str, max_depth: int = MAX_DEPTH):
+        super().__init__(stream)
+        self._source = source
+        self._depth = 0
+        self._max_depth = max_depth
+
+    def _fail(self, message: str, mark: Any) -> DeclarationError:
+        where = f"line {mark.line + 1}" if mark is not None else None
+        return DeclarationError(message, source=self._source, field=where)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise self._fail("YAML aliases (*name) are not allowed in a declaration", event.start_mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise self._fail("YAML anchors (&name) are not allowed in a declaration", event.start_mark)
+        self._depth += 1
+        if self._depth > self._max_depth:
+            raise self._fail(f"nested deeper than {self._max_depth} levels", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                raise self._fail(f"keys must be strings, got {key!r}", key_node.start_mark)
+            if key in seen:
+                raise self._fail(f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+
+
+def _check_depth(obj: Any, source: str, max_depth: int, depth: int = 1) -> None:
+    if depth > max_depth:
+        raise DeclarationError(f"nested deeper than {max_depth} levels", source=source)
+    if isinstance(obj, dict):
+        for value in obj.values():
+            _check_depth(value, source, max_depth, depth + 1)
+    elif isinstance(obj, list):
+        for value in obj:
+            _check_depth(value, source, max_depth, depth + 1)
+
+
+def _json_pairs(source: str):
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise DeclarationError(f"duplicate key '{key}'", source=source)
+            out[key] = value
+        return out
+
+    return hook
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_text(text: str, source: str, *, json_only: bool = False, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse one YAML or JSON document held in memory (JSON is tried first when it looks like JSON)."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        raise DeclarationError("the document is empty", source=source)
+    if json_only or stripped[0] in "{[":
+        try:
+            obj = json.loads(stripped, object_pairs_hook=_json_pairs(source), parse_constant=_reject_constant)
+        except RecursionError:
+            raise DeclarationError(f"nested deeper than {max_depth} levels", source=source) from None
+        except json.JSONDecodeError as exc:
+            if json_only:
+                raise DeclarationError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                                       source=source) from None
+            obj = _parse_yaml(stripped, source, max_depth)  # YAML flow mappings look like JSON too
+        except ValueError as exc:
+            raise DeclarationError(f"not valid JSON: {exc}", source=source) from None
+        _check_depth(obj, source, max_depth)
+        return obj
+    return _parse_yaml(stripped, source, max_depth)
+
+
+def _parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Any:
+    loader = _StrictLoader(text, source, max_depth)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise DeclarationError("the document is empty", source=source)
+        return loader.construct_document(node)
+    except DeclarationError:
+        raise
+    except yaml.constructor.ConstructorError as exc:
+        line = getattr(exc.problem_mark, "line", None)
+        where = f"line {line + 1}" if line is not None else None
+        found = re.search(r"'([^']+)'", exc.problem or "")
+        tag = found.group(1) if found else "unknown tag"
+        raise DeclarationError(f"YAML tag {tag} is not allowed; declarations hold only plain mappings, lists, "
+                               "strings, numbers and booleans", source=source, field=where) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DeclarationError(f"not valid YAML: {problem}", source=source, field=where) from None
+    except RecursionError:
+        raise DeclarationError(f"nested deeper than {max_depth} levels", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def read_bytes(path: Path, source: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """Read at most max_bytes, failing with the file named rather than a traceback."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise DeclarationError("no such file", source=source) from None
+    except IsADirectoryError:
+        raise DeclarationError("is a folder, not a file", source=source) from None
+    except OSError as exc:
+        raise DeclarationError(f"cannot be read: {exc.strerror}", source=source) from None
+    if len(data) > max_bytes:
+        raise DeclarationError(f"larger than {max_bytes // 1024} KiB; a declaration is a few kilobytes",
+                               source=source)
+    return data
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeclarationError(f"not valid UTF-8 (invalid byte at offset {exc.start}); save the file as UTF-8",
+                               source=source) from None
+
+
+def load_document(path: Path, source: str | None = None, *, max_depth: int = MAX_DEPTH) -> tuple[Any, bytes]:
+    """Read and parse a YAML or JSON file; returns the document and the bytes it came from."""
+    source = source or str(path)
+    data = read_bytes(path, source)
+    if not data.strip():
+        raise DeclarationError("the file is empty", source=source)
+    text = decode_utf8(data, source)
+    return parse_text(text, source, json_only=path.suffix.lower() == ".json", max_depth=max_depth), data

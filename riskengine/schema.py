@@ -1,0 +1,303 @@
+"""The published JSON Schemas and the friendly error messages drawn from them.
+
+The declaration schema is built from `vocab`, so the vocabularies live in one
+place. `x-message` on a property is the sentence a user sees when that
+property is wrong ("must be an integer from 0 to 5"), with the value found
+appended; the schema stays standard JSON Schema (2020-12) for everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from riskengine import vocab
+from riskengine.errors import DeclarationError, did_you_mean
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+SLUG_MESSAGE = ("must be a slug of lower-case letters, digits, '.', '_' or '-' that starts with a letter or "
+                "digit, at most 64 characters")
+
+
+def _enum(values: Any, description: str, default: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string", "enum": list(values), "description": description}
+    if default is not None:
+        out["default"] = default
+    return out
+
+
+def _list_of(values: Any, description: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string", "enum": list(values)}, "uniqueItems": True,
+            "default": [], "description": description}
+
+
+def _text(description: str, max_length: int = 200, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "description": description,
+            "x-message": f"must be a non-empty text of at most {max_length} characters", **extra}
+
+
+def _bool(description: str) -> dict[str, Any]:
+    return {"type": "boolean", "default": False, "description": description,
+            "x-message": "must be true or false"}
+
+
+def _closed(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False,
+                           "patternProperties": {"^x-": {}}, **extra}
+    if required:
+        out["required"] = required
+    return out
+
+
+_PROBE_SETTINGS = {
+    "type": "object",
+    "description": "Settings that override the scenario's defaults for this probe.",
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "max_rows": {"type": "integer", "minimum": 1, "x-message": "must be a positive integer"},
+        "time_budget_s": {"type": "number", "exclusiveMinimum": 0, "x-message": "must be a positive number"},
+        "seed": {"type": "integer", "minimum": 0, "x-message": "must be a non-negative integer"},
+        "n_boot": {"type": "integer", "minimum": 0, "x-message": "must be a non-negative integer"},
+    },
+    "additionalProperties": {"type": ["number", "integer", "boolean", "string"]},
+}
+
+
+@lru_cache(maxsize=1)
+def declaration_schema() -> dict[str, Any]:
+    """JSON Schema of a `riskengine/v1` declaration, as `riskengine schema declaration` prints it."""
+    application = _closed(
+        {
+            "id": {"type": "string", "pattern": SLUG, "description": "Slug, unique within a batch.",
+                   "x-message": SLUG_MESSAGE},
+            "name": _text("Human-readable name of the application."),
+            "provider": _text("Who provides (develops or places on the market) the system."),
+            "version": {"type": "string", "maxLength": 64, "description": "Version of the application.",
+                        "x-message": "must be a text of at most 64 characters; quote version numbers such as "
+                                     "'1.10'"},
+            "scenario": _enum(vocab.SCENARIOS, "Application scenario; see `riskengine scenarios list`."),
+            "purpose": _text("Intended purpose, in one or two sentences.", 2000),
+            "description": _text("Longer description.", 10000),
+            "use_cases": _list_of(vocab.USE_CASES, "EU AI Act Annex III use cases the system serves."),
+            "product_type": {"type": ["string", "null"], "enum": [*vocab.PRODUCT_TYPES, None], "default": None,
+                             "description": "The Annex I regulated product the system is, or is a safety "
+                                            "component of."},
+            "third_party_assessment": _enum(
+                vocab.THIRD_PARTY_ASSESSMENT,
+                "Extension: whether the product law behind product_type requires a third-party (notified body) "
+                "conformity assessment, the condition of EU AI Act Art. 6(1)(b).", "unknown"),
+            "decision_role": _enum(vocab.DECISION_ROLES, "How far the system decides by itself."),
+            "autonomy_level": {"type": "integer", "minimum": 0, "maximum": 5, "default": 0,
+                               "description": "0..5, SAE-J3016-like (0 none, 5 full autonomy).",
+                               "x-message": "must be an integer from 0 to 5"},
+            "affected_persons": _list_of(vocab.AFFECTED_PERSONS, "Who is affected by the system's outputs."),
+            "deployer": _closed({
+                "sector": _enum(vocab.DEPLOYER_SECTORS, "Who deploys the system.", "private"),
+                "public_authority": _bool("The deployer is a public authority."),
+            }, default={"sector": "private", "public_authority": False}),
+            "safety_component": _bool("A safety component of a product under sectoral product law."),
+            "data_categories": _list_of(vocab.DATA_CATEGORIES, "Categories of data the system processes."),
+            "practices": _list_of(vocab.PRACTICES, "Declared practices and legal facts."),
+            "human_oversight": _closed({
+                "in_the_loop": _bool("A human confirms each decision."),
+                "can_override": _bool("A human can override or stop the system."),
+                "monitoring": _bool("A human monitors the system in operation."),
+            }, default={"in_the_loop": False, "can_override": False, "monitoring": False}),
+            "controls": _list_of(vocab.CONTROLS, "Controls in place."),
+        },
+        required=["id", "name", "provider", "scenario", "purpose", "decision_role"],
+    )
+    model = _closed(
+        {
+            "format": _enum(vocab.MODEL_FORMATS, "How the model is stored; pickle and joblib need --trust-pickle."),
+            "path": _text("Model file, relative to the declaration's folder.", 4096),
+            "prediction_column": _text("format=predictions: the data column holding predictions.", 200),
+            "score_column": _text("format=predictions: optional column of scores for the positive label.", 200),
+            "trusted_types": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                              "description": "skops: types to trust beyond skops' defaults."},
+        },
+        required=["format"],
+        allOf=[
+            {"if": {"properties": {"format": {"const": "predictions"}}, "required": ["format"]},
+             "then": {"required": ["prediction_column"]},
+             "else": {"required": ["path"]}},
+        ],
+    )
+    label = {"type": ["string", "integer", "number", "boolean"], "x-message": "must be a label value"}
+    data = _closed(
+        {
+            "path": _text("CSV or Parquet file, relative to the declaration's folder.", 4096),
+            "target": _text("Column of true labels."),
+            "positive_label": {**label, "default": 1, "description": "The class TPR/FPR/FNR count."},
+            "favorable_label": {**label, "description": "The outcome that benefits the person."},
+            "sensitive_features": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                                   "default": []},
+            "features": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        },
+        required=["path", "target"],
+    )
+    probes = {
+        "type": "object",
+        "properties": {name: _PROBE_SETTINGS for name in ("fairness", "robustness", "explainability")},
+        "additionalProperties": False,
+        "patternProperties": {"^x-": {}},
+    }
+    return {
+        "$schema": DRAFT,
+        "$id": "urn:riskengine:schema:declaration-v1",
+        "title": "riskengine declaration (riskengine/v1)",
+        "description": "What a product team or provider states about one AI application.",
+        **_closed(
+            {
+                "schema": {"const": vocab.SCHEMA_ID, "x-message": f"must be '{vocab.SCHEMA_ID}'"},
+                "application": application,
+                "model": model,
+                "data": data,
+                "probes": probes,
+            },
+            required=["schema", "application"],
+        ),
+    }
+
+
+@lru_cache(maxsize=1)
+def assessment_schema() -> dict[str, Any]:
+    """JSON Schema of `assessment.json` (`riskengine/assessment-v1`)."""
+    strings = {"type": "array", "items": {"type": "string"}}
+    finding = {
+        "type": "object",
+        "required": ["rule_id", "severity", "category", "message", "clauses", "evidence"],
+        "properties": {
+            "rule_id": {"type": "string"},
+            "severity": {"enum": list(vocab.SEVERITIES)},
+            "category": {"enum": list(vocab.FINDING_CATEGORIES)},
+            "title": {"type": "string"},
+            "message": {"type": "string"},
+            "clauses": strings,
+            "remediation": {"type": "string"},
+            "rationale": {"type": "string"},
+            "confidence": {"enum": ["high", "medium", "low"]},
+            "evidence": {"type": "object"},
+        },
+    }
+    reason = {
+        "type": "object",
+        "required": ["rule_id", "message", "clauses"],
+        "properties": {"rule_id": {"type": "string"}, "stage": {"type": "string"},
+                       "framework": {"type": "string"}, "tier": {"enum": list(vocab.TIERS)},
+                       "message": {"type": "string"}, "clauses": strings},
+    }
+    return {
+        "$schema": DRAFT,
+        "$id": "urn:riskengine:schema:assessment-v1",
+        "title": "riskengine assessment (riskengine/assessment-v1)",
+        "type": "object",
+        "required": ["schema", "application", "tier", "tier_reasons", "grade", "score", "missing_controls",
+                     "findings", "probes", "manifest"],
+        "properties": {
+            "schema": {"const": vocab.ASSESSMENT_SCHEMA_ID},
+            "application": {"type": "object", "required": ["id", "scenario"],
+                            "properties": {"id": {"type": "string"}, "scenario": {"enum": list(vocab.SCENARIOS)}}},
+            "tier": {"enum": list(vocab.TIERS)},
+            "in_scope": {"type": "boolean"},
+            "tier_framework": {"type": "string"},
+            "tier_reasons": {"type": "array", "items": reason},
+            "grade": {"type": "string"},
+            "score": {"type": "number", "minimum": 0, "maximum": 100},
+            "required_controls": strings,
+            "declared_controls": strings,
+            "missing_controls": strings,
+            "findings": {"type": "array", "items": finding},
+            "probes": {"type": "object"},
+            "manifest": {
+                "type": "object",
+                "required": ["riskengine_version", "rulepack_version", "inputs"],
+                "properties": {
+                    "riskengine_version": {"type": "string"},
+                    "rulepack_version": {"type": "string"},
+                    "inputs": {"type": "object",
+                               "additionalProperties": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}},
+                },
+            },
+        },
+    }
+
+
+# ---------------------------------------------------------------- friendly validation
+
+
+def _show(value: Any) -> str:
+    text = f"'{value}'" if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
+def _messages(error: Any) -> list[tuple[str, str, str | None]]:
+    """(field path, message, hint) for one jsonschema error."""
+    where = _path(error.absolute_path)
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        return [(_join(where, name), "is required but missing", None) for name in missing]
+    if kind == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in schema.get("properties", {}) and not k.startswith("x-")]
+        return [(_join(where, key), "is not a known field", did_you_mean(key, known)
+                 or f"known fields: {', '.join(known)}") for key in extra]
+    if kind == "enum":
+        allowed = [v for v in error.validator_value if v is not None]
+        hint = did_you_mean(error.instance, allowed) if isinstance(error.instance, str) else None
+        if len(allowed) <= 14:
+            listed = "one of " + ", ".join(str(v) for v in allowed)
+        else:
+            listed = "a value from the vocabulary (see `riskengine schema declaration`)"
+        return [(where, f"must be {listed}, got {_show(error.instance)}", hint)]
+    if "x-message" in schema:
+        return [(where, f"{schema['x-message']}, got {_show(error.instance)}", None)]
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        article = "an" if str(wanted)[0] in "aeiou" else "a"
+        noun = {"object": "mapping", "array": "list", "string": "text"}.get(str(wanted), wanted)
+        return [(where, f"must be {article} {noun}, got {_show(error.instance)}", None)]
+    if kind == "uniqueItems":
+        return [(where, "lists the same value more than once", None)]
+    if kind == "const":
+        return [(where, f"must be {_show(error.validator_value)}, got {_show(error.instance)}", None)]
+    return [(where, error.message, None)]
+
+
+def validation_errors(doc: Any, schema: dict[str, Any], source: str) -> list[DeclarationError]:
+    """Every problem with `doc`, each naming the file and the field path, in a stable order."""
+    from jsonschema import Draft202012Validator  # not needed by --help
+
+    if not isinstance(doc, dict):
+        return [DeclarationError(f"the document must be a mapping of fields, got {type(doc).__name__}",
+                                 source=source)]
+    validator = _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
+    out: dict[tuple[str, str], DeclarationError] = {}
+    for error in validator.iter_errors(doc):
+        for field, message, hint in _messages(error):
+            if any(key[0] == field for key in out):  # one message per field is enough
+                continue
+            out[(field, message)] = DeclarationError(message, source=source, field=field or None, hint=hint)
+    return [out[k] for k in sorted(out)]
+
+
+@lru_cache(maxsize=4)
+def _validator(schema_json: str, cls: Any) -> Any:
+    return cls(json.loads(schema_json))
