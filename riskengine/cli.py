@@ -98,6 +98,24 @@ def _apply_overrides(decl: Any, model: str | None, data: str | None) -> Any:
     return with_overrides(decl, model_path=model, data_path=data)
 
 
+def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, lang: str = "en",
+                     trust_pickle: bool = False, rule_dirs: tuple[str, ...] = (), model_path: str | None = None,
+                     data_path: str | None = None) -> tuple[dict[str, Any], list[Path]]:
+    """Load, assess, render every format, then write: nothing is written unless everything succeeded."""
+    from riskengine.assess import Options, assess as run_assess, assessment_dict
+    from riskengine.declaration import load_declaration
+    from riskengine.formats import FORMATS, render
+    from riskengine.io import write_outputs
+    from riskengine.rules import load_knowledge
+
+    decl = _apply_overrides(load_declaration(declaration), model_path, data_path)
+    target = _resolve_out(out, decl.id)
+    kb = load_knowledge(rule_dirs)
+    result = assessment_dict(run_assess(decl, kb, Options(lang=lang, trust_pickle=trust_pickle)))
+    files = {FORMATS[name]: render(name, result) for name in formats}
+    return result, write_outputs(target, files)
+
+
 @cli.command()
 @click.argument("declaration", type=click.Path(dir_okay=False))
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (overrides model.path).")
@@ -112,20 +130,12 @@ def _apply_overrides(decl: Any, model: str | None, data: str | None) -> Any:
 def assess(declaration: str, model_path: str | None, data_path: str | None, out: str | None, formats: str,
            as_json: bool, lang: str, fail_on: str | None, trust_pickle: bool, rule_dirs: tuple[str, ...]) -> None:
     """Assess one DECLARATION: tier, control gaps, findings, probes, grade."""
-    from riskengine.assess import Options, assess as run_assess, assessment_dict
-    from riskengine.declaration import load_declaration
-    from riskengine.formats import FORMATS, render
-    from riskengine.io import write_outputs
-    from riskengine.rules import load_knowledge
-
-    wanted = _parse_formats(formats)
-    decl = _apply_overrides(load_declaration(declaration), model_path, data_path)
-    target = _resolve_out(out, decl.id)
-    kb = load_knowledge(rule_dirs)
-    result = assessment_dict(run_assess(decl, kb, Options(lang=lang, trust_pickle=trust_pickle)))
-    files = {FORMATS[name]: render(name, result) for name in wanted}  # render all before writing any
-    written = write_outputs(target, files)
+    result, written = assess_to_folder(declaration, out, _parse_formats(formats), lang=lang,
+                                       trust_pickle=trust_pickle, rule_dirs=rule_dirs, model_path=model_path,
+                                       data_path=data_path)
     if as_json:
+        from riskengine.formats import render
+
         click.echo(render("json", result), nl=False)
     _echo_err(_summary(result, written))
     if gate_trips(fail_on, result):

@@ -271,8 +271,8 @@ def _messages(error: Any) -> list[tuple[str, str, str | None]]:
     if kind == "type":
         wanted = error.validator_value
         wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        article = "an" if str(wanted)[0] in "aeiou" else "a"
-        noun = {"object": "mapping", "array": "list", "string": "text"}.get(str(wanted), wanted)
+        noun = {"object": "mapping", "array": "list", "string": "text"}.get(str(wanted), str(wanted))
+        article = "an" if noun[0] in "aeiou" else "a"
         return [(where, f"must be {article} {noun}, got {_show(error.instance)}", None)]
     if kind == "uniqueItems":
         return [(where, "lists the same value more than once", None)]
