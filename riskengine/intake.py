@@ -96,29 +96,48 @@ def _read_table(path: str, source: str) -> pd.DataFrame:
     sniffed = _sniff(path)
     declared = _declared_kind(path)
     if declared == "parquet" and sniffed != "parquet":
-        raise ModelLoadError(f"{path} is named as Parquet but is not a Parquet file (no PAR1 header)",
-                             source=source, field="data.path")
+        raise ModelLoadError(
+            f"{path} is named as Parquet but is not a Parquet file (no PAR1 header)",
+            source=source,
+            field="data.path",
+        )
     if declared == "csv":
         gz = path.lower().endswith(".gz")
         if sniffed == "parquet":
-            raise ModelLoadError(f"{path} is named as CSV but holds Parquet data", source=source,
-                                 field="data.path", hint="rename it to .parquet")
+            raise ModelLoadError(
+                f"{path} is named as CSV but holds Parquet data",
+                source=source,
+                field="data.path",
+                hint="rename it to .parquet",
+            )
         if (gz and sniffed != "gzip") or (not gz and sniffed not in ("text", "text-latin1")):
-            raise ModelLoadError(f"{path} is named as CSV but is not a text file (found {sniffed} content)",
-                                 source=source, field="data.path")
+            raise ModelLoadError(
+                f"{path} is named as CSV but is not a text file (found {sniffed} content)",
+                source=source,
+                field="data.path",
+            )
     if declared is None and sniffed not in ("parquet", "text", "text-latin1", "gzip"):
-        raise ModelLoadError(f"{path} is neither CSV nor Parquet (found {sniffed} content)",
-                             source=source, field="data.path", hint="use a .csv or .parquet file")
+        raise ModelLoadError(
+            f"{path} is neither CSV nor Parquet (found {sniffed} content)",
+            source=source,
+            field="data.path",
+            hint="use a .csv or .parquet file",
+        )
     try:
         if sniffed == "parquet":
             frame = pd.read_parquet(path)
         else:
             sep = "\t" if path.lower().endswith((".tsv", ".tsv.gz")) else ","
-            frame = pd.read_csv(path, sep=sep, low_memory=False,
-                                encoding="latin-1" if sniffed == "text-latin1" else "utf-8-sig")
+            frame = pd.read_csv(
+                path,
+                sep=sep,
+                low_memory=False,
+                encoding="latin-1" if sniffed == "text-latin1" else "utf-8-sig",
+            )
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file and the reason
-        raise ModelLoadError(f"cannot read {path}: {type(exc).__name__}: {exc}", source=source,
-                             field="data.path") from exc
+        raise ModelLoadError(
+            f"cannot read {path}: {type(exc).__name__}: {exc}", source=source, field="data.path"
+        ) from exc
     if len(frame) == 0:
         raise ModelLoadError(f"{path} has no data rows", source=source, field="data.path")
     return frame
@@ -166,8 +185,12 @@ def _labels_text(labels: Iterable[Any], limit: int = 6) -> str:
 def _require_columns(frame: pd.DataFrame, names: Sequence[str], field: str, path: str, source: str) -> None:
     for name in names:
         if name not in frame.columns:
-            raise ModelLoadError(f"column {name!r} not found in {path}", source=source, field=field,
-                                 hint=did_you_mean(name, [str(c) for c in frame.columns]))
+            raise ModelLoadError(
+                f"column {name!r} not found in {path}",
+                source=source,
+                field=field,
+                hint=did_you_mean(name, [str(c) for c in frame.columns]),
+            )
 
 
 def load_data(data: DeclaredData, source: str, *, model: DeclaredModel | None = None) -> pd.DataFrame:
@@ -188,48 +211,83 @@ def load_data(data: DeclaredData, source: str, *, model: DeclaredModel | None = 
         _require_columns(frame, list(data.features), "data.features", path, source)
     if model is not None and model.format == "predictions":
         if not model.prediction_column:
-            raise ModelLoadError("format 'predictions' needs model.prediction_column", source=source,
-                                 field="model.prediction_column")
+            raise ModelLoadError(
+                "format 'predictions' needs model.prediction_column",
+                source=source,
+                field="model.prediction_column",
+            )
         _require_columns(frame, [model.prediction_column], "model.prediction_column", path, source)
         if model.score_column:
             _require_columns(frame, [model.score_column], "model.score_column", path, source)
             import pandas as pd
 
-            if not pd.api.types.is_numeric_dtype(frame[model.score_column]) or frame[model.score_column].isna().any():
-                raise ModelLoadError(f"column {model.score_column!r} in {path} must be numeric with no missing values",
-                                     source=source, field="model.score_column")
+            if (
+                not pd.api.types.is_numeric_dtype(frame[model.score_column])
+                or frame[model.score_column].isna().any()
+            ):
+                raise ModelLoadError(
+                    f"column {model.score_column!r} in {path} must be numeric with no missing values",
+                    source=source,
+                    field="model.score_column",
+                )
 
     target = frame[data.target]
     missing = int(target.isna().sum())
     if missing:
-        raise ModelLoadError(f"column {data.target!r} in {path} has {missing} missing values; every row needs a label",
-                             source=source, field="data.target")
+        raise ModelLoadError(
+            f"column {data.target!r} in {path} has {missing} missing values; every row needs a label",
+            source=source,
+            field="data.target",
+        )
     _, labels = _label_codes(target)
     distinct = set(labels)
     if len(distinct) > 2:
-        raise ModelLoadError(MULTICLASS_NOT_SUPPORTED.format(col=data.target, path=path, k=len(distinct),
-                                                             values=_labels_text(distinct)),
-                             source=source, field="data.target")
+        raise ModelLoadError(
+            MULTICLASS_NOT_SUPPORTED.format(
+                col=data.target, path=path, k=len(distinct), values=_labels_text(distinct)
+            ),
+            source=source,
+            field="data.target",
+        )
     positive = _norm_label(data.positive_label)
     if positive not in distinct:
-        raise ModelLoadError(f"positive_label {data.positive_label!r} does not occur in column {data.target!r} of "
-                             f"{path} (values: {_labels_text(distinct)})", source=source, field="data.positive_label")
-    if data.favorable_label is not None and len(distinct) == 2 and _norm_label(data.favorable_label) not in distinct:
-        raise ModelLoadError(f"favorable_label {data.favorable_label!r} does not occur in column {data.target!r} of "
-                             f"{path} (values: {_labels_text(distinct)})", source=source, field="data.favorable_label")
+        raise ModelLoadError(
+            f"positive_label {data.positive_label!r} does not occur in column {data.target!r} of "
+            f"{path} (values: {_labels_text(distinct)})",
+            source=source,
+            field="data.positive_label",
+        )
+    if (
+        data.favorable_label is not None
+        and len(distinct) == 2
+        and _norm_label(data.favorable_label) not in distinct
+    ):
+        raise ModelLoadError(
+            f"favorable_label {data.favorable_label!r} does not occur in column {data.target!r} of "
+            f"{path} (values: {_labels_text(distinct)})",
+            source=source,
+            field="data.favorable_label",
+        )
 
     for col in data.sensitive_features:
         gaps = int(frame[col].isna().sum())
         if gaps:
-            raise ModelLoadError(f"sensitive feature {col!r} in {path} has {gaps} missing values; fairness needs every "
-                                 "row's group", source=source, field="data.sensitive_features",
-                                 hint="fill them with an explicit category such as 'unknown', or drop those rows")
+            raise ModelLoadError(
+                f"sensitive feature {col!r} in {path} has {gaps} missing values; fairness needs every "
+                "row's group",
+                source=source,
+                field="data.sensitive_features",
+                hint="fill them with an explicit category such as 'unknown', or drop those rows",
+            )
         k = int(frame[col].nunique())
         if k > MAX_GROUPS_PER_FEATURE:
-            raise ModelLoadError(f"sensitive feature {col!r} in {path} has {k} distinct values (more than "
-                                 f"{MAX_GROUPS_PER_FEATURE}); it looks continuous", source=source,
-                                 field="data.sensitive_features",
-                                 hint=f"add a binned column (for example {col}_group) and declare that instead")
+            raise ModelLoadError(
+                f"sensitive feature {col!r} in {path} has {k} distinct values (more than "
+                f"{MAX_GROUPS_PER_FEATURE}); it looks continuous",
+                source=source,
+                field="data.sensitive_features",
+                hint=f"add a binned column (for example {col}_group) and declare that instead",
+            )
     return frame
 
 
@@ -284,25 +342,39 @@ class OnnxPredictor:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                path, sess_options=options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:
-            raise ModelLoadError(f"{path} is not a valid ONNX model: {type(exc).__name__}: {str(exc)[:300]}",
-                                 source=source, field="model.path") from exc
+            raise ModelLoadError(
+                f"{path} is not a valid ONNX model: {type(exc).__name__}: {str(exc)[:300]}",
+                source=source,
+                field="model.path",
+            ) from exc
         self._inputs = self._session.get_inputs()
         outputs = self._session.get_outputs()
         self._label_out: str | None = None
         self._proba_out: str | None = None
         for out in outputs:
-            if out.type.startswith("seq(map(") or (out.type == "tensor(float)" and self._label_out is not None):
+            if out.type.startswith("seq(map(") or (
+                out.type == "tensor(float)" and self._label_out is not None
+            ):
                 self._proba_out = self._proba_out or out.name
-            elif self._label_out is None and out.type in ("tensor(int64)", "tensor(string)", "tensor(int32)",
-                                                          "tensor(bool)"):
+            elif self._label_out is None and out.type in (
+                "tensor(int64)",
+                "tensor(string)",
+                "tensor(int32)",
+                "tensor(bool)",
+            ):
                 self._label_out = out.name
             elif self._proba_out is None and out.type in ("tensor(float)", "tensor(double)"):
                 self._proba_out = out.name
         if self._label_out is None and self._proba_out is None:
-            raise ModelLoadError(f"{path}: cannot find a label or probability output among "
-                                 f"{[o.name for o in outputs]}", source=source, field="model.path")
+            raise ModelLoadError(
+                f"{path}: cannot find a label or probability output among {[o.name for o in outputs]}",
+                source=source,
+                field="model.path",
+            )
         self.classes: tuple[Any, ...] | None = None
         if len(self._inputs) == 1 and len(self._inputs[0].shape) == 2:
             width = self._inputs[0].shape[1]
@@ -343,7 +415,11 @@ class OnnxPredictor:
         labels, probas = [], []
         n = len(X)
         for start in range(0, max(n, 1), PREDICT_CHUNK_ROWS):
-            part = X.iloc[start:start + PREDICT_CHUNK_ROWS] if hasattr(X, "iloc") else X[start:start + PREDICT_CHUNK_ROWS]
+            part = (
+                X.iloc[start : start + PREDICT_CHUNK_ROWS]
+                if hasattr(X, "iloc")
+                else X[start : start + PREDICT_CHUNK_ROWS]
+            )
             result = dict(zip(names, self._session.run(names, self._feed(part))))
             if self._label_out:
                 labels.append(np.asarray(result[self._label_out]).reshape(-1))
@@ -383,8 +459,11 @@ class SklearnPredictor:
 
     def __init__(self, estimator: Any, kind: str, path: str, source: str):
         if not hasattr(estimator, "predict"):
-            raise ModelLoadError(f"{path} holds a {type(estimator).__name__}, which has no predict()",
-                                 source=source, field="model.path")
+            raise ModelLoadError(
+                f"{path} holds a {type(estimator).__name__}, which has no predict()",
+                source=source,
+                field="model.path",
+            )
         self.estimator = estimator
         self.kind = kind
         names = getattr(estimator, "feature_names_in_", None)
@@ -441,12 +520,15 @@ class ColumnPredictor:
 
 def skops_untrusted_message(path: str, untrusted: Sequence[str]) -> str:
     """The refusal text, shared with the docs so both say the same thing."""
-    return (f"{path} contains types that skops does not trust by default: {', '.join(untrusted)}. "
-            "Loading them can run their code, so riskengine refuses unless you trust each one explicitly")
+    return (
+        f"{path} contains types that skops does not trust by default: {', '.join(untrusted)}. "
+        "Loading them can run their code, so riskengine refuses unless you trust each one explicitly"
+    )
 
 
-def load_model(model: DeclaredModel, source: str, *, trust_pickle: bool = False,
-               trusted_types: Iterable[str] = ()) -> Predictor:
+def load_model(
+    model: DeclaredModel, source: str, *, trust_pickle: bool = False, trusted_types: Iterable[str] = ()
+) -> Predictor:
     """Open the declared model without running code nobody agreed to run.
 
     ONNX is always safe to open. skops is opened only when every type skops does not trust by default
@@ -456,8 +538,11 @@ def load_model(model: DeclaredModel, source: str, *, trust_pickle: bool = False,
     fmt = model.format
     if fmt == "predictions":
         if not model.prediction_column:
-            raise ModelLoadError("format 'predictions' needs model.prediction_column", source=source,
-                                 field="model.prediction_column")
+            raise ModelLoadError(
+                "format 'predictions' needs model.prediction_column",
+                source=source,
+                field="model.prediction_column",
+            )
         return ColumnPredictor(model.prediction_column, model.score_column)
     path = model.path
     if not path:
@@ -472,9 +557,11 @@ def load_model(model: DeclaredModel, source: str, *, trust_pickle: bool = False,
         if not trust_pickle:
             raise ModelLoadError(
                 f"refusing to load {path}: loading a {fmt} file runs arbitrary code from that file",
-                source=source, field="model.format",
+                source=source,
+                field="model.format",
                 hint="export the model to ONNX (skl2onnx) or skops instead; if you made the file yourself "
-                     "and accept the risk, pass --trust-pickle")
+                "and accept the risk, pass --trust-pickle",
+            )
         try:
             if fmt == "joblib":
                 import joblib
@@ -484,13 +571,18 @@ def load_model(model: DeclaredModel, source: str, *, trust_pickle: bool = False,
                 import pickle
 
                 with open(path, "rb") as fh:
-                    estimator = pickle.load(fh)  # noqa: S301 - only with trust_pickle=True, see above
+                    estimator = pickle.load(fh)
         except Exception as exc:
-            raise ModelLoadError(f"cannot load {path} as {fmt}: {type(exc).__name__}: {exc}", source=source,
-                                 field="model.path") from exc
+            raise ModelLoadError(
+                f"cannot load {path} as {fmt}: {type(exc).__name__}: {exc}", source=source, field="model.path"
+            ) from exc
         return SklearnPredictor(estimator, "pickle", path, source)
-    raise ModelLoadError(f"unknown model format {fmt!r}", source=source, field="model.format",
-                         hint=did_you_mean(fmt, ["onnx", "skops", "pickle", "joblib", "predictions"]))
+    raise ModelLoadError(
+        f"unknown model format {fmt!r}",
+        source=source,
+        field="model.format",
+        hint=did_you_mean(fmt, ["onnx", "skops", "pickle", "joblib", "predictions"]),
+    )
 
 
 def _load_skops(path: str, source: str, trusted: tuple[str, ...]) -> SklearnPredictor:
@@ -499,19 +591,27 @@ def _load_skops(path: str, source: str, trusted: tuple[str, ...]) -> SklearnPred
     try:
         untrusted = list(sio.get_untrusted_types(file=path))
     except Exception as exc:
-        raise ModelLoadError(f"{path} is not a readable skops file: {type(exc).__name__}: {exc}", source=source,
-                             field="model.path") from exc
+        raise ModelLoadError(
+            f"{path} is not a readable skops file: {type(exc).__name__}: {exc}",
+            source=source,
+            field="model.path",
+        ) from exc
     refused = [t for t in untrusted if t not in set(trusted)]
     if refused:
         listed = ", ".join(refused)
-        raise ModelLoadError(skops_untrusted_message(path, refused), source=source, field="model.trusted_types",
-                             hint=f"if you trust who made the file, list them under model.trusted_types in the "
-                                  f"declaration (or pass --trust-type for each): {listed}")
+        raise ModelLoadError(
+            skops_untrusted_message(path, refused),
+            source=source,
+            field="model.trusted_types",
+            hint=f"if you trust who made the file and expect these types, list them under "
+            f"model.trusted_types in the declaration: {listed}",
+        )
     try:
         estimator = sio.load(path, trusted=untrusted)
     except Exception as exc:
-        raise ModelLoadError(f"cannot load {path} with skops: {type(exc).__name__}: {exc}", source=source,
-                             field="model.path") from exc
+        raise ModelLoadError(
+            f"cannot load {path} with skops: {type(exc).__name__}: {exc}", source=source, field="model.path"
+        ) from exc
     return SklearnPredictor(estimator, "skops", path, source)
 
 
@@ -539,8 +639,8 @@ class Evaluation:
     positive_is_favorable: bool
     """Whether the positive label is the outcome that benefits the person (credit granted: yes; flagged as
     likely to reoffend: no). Decides which end of a rate is the worse-off group."""
-    inputs: dict[str, str | None]
-    """sha256 of the model and data files, for the assessment manifest."""
+    inputs: dict[str, str]
+    """sha256 of the data file and (when there is one) the model file, for the assessment manifest."""
 
 
 def _resolve(path: str | None, base_dir: str | None) -> str | None:
@@ -562,9 +662,12 @@ def _choose_features(decl: Declaration, frame: pd.DataFrame, predictor: Predicto
         if data.features is not None and set(data.features) != set(names):
             extra = sorted(set(data.features) - set(names))
             lacking = sorted(set(names) - set(data.features))
-            raise ModelLoadError(f"data.features does not match the model's input columns (not used by the model: "
-                                 f"{extra or 'none'}; needed by the model but not declared: {lacking or 'none'})",
-                                 source=source, field="data.features")
+            raise ModelLoadError(
+                f"data.features does not match the model's input columns (not used by the model: "
+                f"{extra or 'none'}; needed by the model but not declared: {lacking or 'none'})",
+                source=source,
+                field="data.features",
+            )
         return tuple(names)
     if data.features is not None:
         features = list(data.features)
@@ -572,32 +675,44 @@ def _choose_features(decl: Declaration, frame: pd.DataFrame, predictor: Predicto
         skip = {data.target, *data.sensitive_features, model.prediction_column, model.score_column}
         features = [c for c in frame.columns if c not in skip]
     if predictor.n_features is not None and len(features) != predictor.n_features:
-        raise ModelLoadError(f"the model takes {predictor.n_features} input features but {len(features)} columns "
-                             f"were given ({', '.join(features[:8])}{', ...' if len(features) > 8 else ''})",
-                             source=source, field="data.features",
-                             hint="list the model's input columns, in order, under data.features")
+        raise ModelLoadError(
+            f"the model takes {predictor.n_features} input features but {len(features)} columns "
+            f"were given ({', '.join(features[:8])}{', ...' if len(features) > 8 else ''})",
+            source=source,
+            field="data.features",
+            hint="list the model's input columns, in order, under data.features",
+        )
     return tuple(features)
 
 
-def _encode_predictions(pred: np.ndarray, positive: Any, target_labels: set[Any], field: str, path: str,
-                        source: str) -> np.ndarray:
+def _encode_predictions(
+    pred: np.ndarray, positive: Any, target_labels: set[Any], field: str, path: str, source: str
+) -> np.ndarray:
     import numpy as np
 
     codes, labels = _label_codes(pred)
     if (codes < 0).any():
-        raise ModelLoadError(f"the predictions for {path} contain {int((codes < 0).sum())} missing values",
-                             source=source, field=field)
+        raise ModelLoadError(
+            f"the predictions for {path} contain {int((codes < 0).sum())} missing values",
+            source=source,
+            field=field,
+        )
     foreign = set(labels) - target_labels
     if foreign:
-        raise ModelLoadError(f"the model predicts labels {_labels_text(foreign)} that do not occur in the target "
-                             f"column of {path} ({_labels_text(target_labels)})", source=source, field=field,
-                             hint="predictions and data.target must use the same labels")
+        raise ModelLoadError(
+            f"the model predicts labels {_labels_text(foreign)} that do not occur in the target "
+            f"column of {path} ({_labels_text(target_labels)})",
+            source=source,
+            field=field,
+            hint="predictions and data.target must use the same labels",
+        )
     hit = np.array([lab == positive for lab in labels], dtype=bool)
     return hit[codes].astype(np.int8)
 
 
-def _positive_score(proba: np.ndarray | None, classes: tuple[Any, ...] | None, labels: np.ndarray,
-                    positive: Any) -> np.ndarray | None:
+def _positive_score(
+    proba: np.ndarray | None, classes: tuple[Any, ...] | None, labels: np.ndarray, positive: Any
+) -> np.ndarray | None:
     """The probability column of the positive label; the class order is taken from the model or inferred."""
     import numpy as np
 
@@ -616,7 +731,9 @@ def _positive_score(proba: np.ndarray | None, classes: tuple[Any, ...] | None, l
     return None
 
 
-def load_evaluation(decl: Declaration, *, trust_pickle: bool = False, trusted_types: Iterable[str] = ()) -> Evaluation:
+def load_evaluation(
+    decl: Declaration, *, trust_pickle: bool = False, trusted_types: Iterable[str] = ()
+) -> Evaluation:
     """Load data and model, run the model once, and encode labels as 0/1 with 1 = positive_label."""
     import numpy as np
 
@@ -638,11 +755,20 @@ def load_evaluation(decl: Declaration, *, trust_pickle: bool = False, trusted_ty
     features = _choose_features(decl, frame, predictor)
     X = frame.loc[:, list(features)]
     if predictor.kind == "onnx" and getattr(predictor, "_single", False):
-        bad = [c for c in features if not (np.issubdtype(frame[c].dtype, np.number) or frame[c].dtype == bool)]
+        import pandas as pd
+
+        bad = [
+            c
+            for c in features
+            if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+        ]
         if bad:
-            raise ModelLoadError(f"columns {bad} of {data.path} are not numeric, but the ONNX model takes one "
-                                 "numeric tensor", source=source, field="data.features",
-                                 hint="encode them before export, or export the whole pipeline (see docs/models.md)")
+            raise ModelLoadError(
+                f"columns {bad} of {data.path} are not numeric, but the ONNX model takes one numeric tensor",
+                source=source,
+                field="data.features",
+                hint="encode them before export, or export the whole pipeline (see docs/models.md)",
+            )
 
     target_codes, target_norm = _label_codes(frame[data.target])
     positive = _norm_label(data.positive_label)
@@ -654,11 +780,17 @@ def load_evaluation(decl: Declaration, *, trust_pickle: bool = False, trusted_ty
     except ModelLoadError:
         raise
     except Exception as exc:  # a model that cannot score this data is an input problem, not a crash
-        raise ModelLoadError(f"the model could not score {data.path}: {type(exc).__name__}: {str(exc)[:300]}",
-                             source=source, field=field) from exc
+        raise ModelLoadError(
+            f"the model could not score {data.path}: {type(exc).__name__}: {str(exc)[:300]}",
+            source=source,
+            field=field,
+        ) from exc
     if len(raw_pred) != len(frame):
-        raise ModelLoadError(f"the model returned {len(raw_pred)} predictions for {len(frame)} rows", source=source,
-                             field=field)
+        raise ModelLoadError(
+            f"the model returned {len(raw_pred)} predictions for {len(frame)} rows",
+            source=source,
+            field=field,
+        )
     y_pred = _encode_predictions(raw_pred, positive, set(target_norm), field, data.path, source)
     if predictor.kind == "predictions" and model.score_column:
         y_score = frame[model.score_column].to_numpy(dtype=np.float64)
@@ -666,15 +798,26 @@ def load_evaluation(decl: Declaration, *, trust_pickle: bool = False, trusted_ty
         y_score = _positive_score(proba, predictor.classes, raw_pred, positive)
 
     favorable = positive if data.favorable_label is None else _norm_label(data.favorable_label)
-    inputs: dict[str, str | None] = {"data": sha256_file(data.path),
-                                     "model": sha256_file(model.path) if model.path else None}
-    return Evaluation(frame=frame, X=X, predictor=predictor, features=features, y_true=y_true, y_pred=y_pred,
-                      y_score=y_score, sensitive=frame.loc[:, list(data.sensitive_features)],
-                      positive_is_favorable=(favorable == positive), inputs=inputs)
+    inputs = {"data": sha256_file(data.path)}
+    if model.path and predictor.kind != "predictions":
+        inputs["model"] = sha256_file(model.path)
+    return Evaluation(
+        frame=frame,
+        X=X,
+        predictor=predictor,
+        features=features,
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=y_score,
+        sensitive=frame.loc[:, list(data.sensitive_features)],
+        positive_is_favorable=(favorable == positive),
+        inputs=inputs,
+    )
 
 
-def predictions_for(decl: Declaration, trust_pickle: bool = False, *, trusted_types: Iterable[str] = ()
-                    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, pd.DataFrame]:
-    """(data frame, y_true, y_pred, y_score or None, sensitive frame); labels are 0/1 with 1 = positive_label."""
+def predictions_for(
+    decl: Declaration, trust_pickle: bool = False, *, trusted_types: Iterable[str] = ()
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None, pd.DataFrame]:
+    """(data frame, y_true, y_pred, y_score or None, sensitive frame); labels 0/1, 1 = positive_label."""
     ev = load_evaluation(decl, trust_pickle=trust_pickle, trusted_types=trusted_types)
     return ev.frame, ev.y_true, ev.y_pred, ev.y_score, ev.sensitive

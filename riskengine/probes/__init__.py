@@ -60,8 +60,9 @@ class _SharedInputs:
         if self._evaluation is None:
             from riskengine.intake import load_evaluation
 
-            self._evaluation = load_evaluation(self.decl, trust_pickle=self.trust_pickle,
-                                               trusted_types=self.trusted_types)
+            self._evaluation = load_evaluation(
+                self.decl, trust_pickle=self.trust_pickle, trusted_types=self.trusted_types
+            )
         return self._evaluation
 
 
@@ -95,7 +96,9 @@ class ProbeContext:
         return self._shared.evaluation()
 
 
-def probe_settings(decl: Declaration, name: str, scenario_settings: Mapping[str, Any] | None) -> dict[str, Any]:
+def probe_settings(
+    decl: Declaration, name: str, scenario_settings: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The scenario's settings for one probe, with the declaration's tunable keys (n_boot, seed...) on top."""
     merged = dict(scenario_settings or {})
     own = decl.probes.get(name) or {}
@@ -104,9 +107,16 @@ def probe_settings(decl: Declaration, name: str, scenario_settings: Mapping[str,
     return merged
 
 
-def run_probes(decl: Declaration, limits_by_probe: Mapping[str, Mapping[str, Any] | None], *,
-               trust_pickle: bool = False, tier: str, trusted_types: Iterable[str] = (), lang: str = "en",
-               only: Iterable[str] | None = None) -> dict[str, ProbeResult]:
+def run_probes(
+    decl: Declaration,
+    limits_by_probe: Mapping[str, Mapping[str, Any] | None],
+    *,
+    trust_pickle: bool = False,
+    tier: str,
+    trusted_types: Iterable[str] = (),
+    lang: str = "en",
+    only: Iterable[str] | None = None,
+) -> dict[str, ProbeResult]:
     """Run every registered probe (or those in `only`) and return their results by name.
 
     `limits_by_probe[name]` is the scenario's `probes.<tier>.<name>` block; a probe with no block still
@@ -119,13 +129,18 @@ def run_probes(decl: Declaration, limits_by_probe: Mapping[str, Mapping[str, Any
     results: dict[str, ProbeResult] = {}
     for name in wanted:
         fn = _REGISTRY[name]
-        ctx = ProbeContext(decl=decl, tier=tier, settings=probe_settings(decl, name, limits_by_probe.get(name)),
-                           lang=lang, _shared=shared)
+        ctx = ProbeContext(
+            decl=decl,
+            tier=tier,
+            settings=probe_settings(decl, name, limits_by_probe.get(name)),
+            lang=lang,
+            _shared=shared,
+        )
         try:
             results[name] = fn(ctx)
         except RiskEngineError:
             raise
-        except Exception as exc:  # a bug in one probe must not lose the whole assessment
+        except Exception as exc:  # noqa: BLE001 - a bug in one probe must not lose the whole assessment
             results[name] = ProbeResult(name=name, status="error", reason=f"{type(exc).__name__}: {exc}")
     return results
 
