@@ -1,10 +1,10 @@
 """Benchmark: the fairness probe vs a bare pandas groupby computing the same confusion counts.
 
-    python benchmarks/bench_fairness.py [--rows 1000000] [--repeat 3] [--n-boot 1000] [--json]
+    python benchmarks/bench_fairness.py [--rows 1000000] [--repeat 5] [--n-boot 1000] [--json]
 
 Builds ROWS seeded synthetic rows with two sensitive features (sex: 2 groups, race: 5 groups), a
-label and a prediction that depends on sex. In one child process it times, best of --repeat after a
-warm-up:
+label and a prediction that depends on sex. In one child process it times --repeat runs of each,
+after a warm-up, and reports medians:
   probe     riskengine.probes.fairness.assess_fairness: collapse, group rates for sex, race and
             sex+race, nine disparity metrics, a --n-boot bootstrap, limits judged (tier high);
   baseline  df.groupby([sex, race, y_true, y_pred]).size(): the confusion counts per group, nothing else.
@@ -111,7 +111,8 @@ def _child(rows: int, repeat: int, n_boot: int, seed: int, compare_fairlearn: bo
         "baseline_median_s": round(med_base, 4),
         "probe_s": round(t_probe, 4),
         "baseline_s": round(t_base, 4),
-        "ratio": round(t_probe / t_base, 2),
+        "ratio": round(med_probe / med_base, 2),
+        "best_ratio": round(t_probe / t_base, 2),
         "counts_identical": same,
         "probe_traced_peak_mb": round(traced_peak / 2**20, 1),
         "findings": len(result.findings),
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark in a child process (so its peak memory is its own) and return the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -184,7 +185,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         median_s=result["probe_median_s"],
         best_s=result["probe_s"],
         baseline_s=result["baseline_median_s"],
-        ratio=round(result["probe_median_s"] / result["baseline_median_s"], 2),
         goal_s=round(GOAL_RATIO * result["baseline_median_s"], 4),
         ok=result["goal_ratio_met"] and result["goal_memory_met"],
     )
@@ -194,9 +194,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         r = result
         verdict = {True: "met", False: "MISSED"}
         print(f"fairness probe, {r['rows']:,} rows, 2 sensitive features, {r['n_boot']} bootstrap replicates")
-        print(f"  probe     {r['probe_s'] * 1e3:8.1f} ms   (collapse, 3 views, 9 metrics, bootstrap, limits)")
-        print(f"  baseline  {r['baseline_s'] * 1e3:8.1f} ms   (pandas groupby -> confusion counts)")
-        print(f"  ratio     {r['ratio']:8.2f}      goal <= {GOAL_RATIO}: {verdict[r['goal_ratio_met']]}")
+        print(f"  probe     {r['probe_median_s'] * 1e3:8.1f} ms   (collapse, 3 views, 9 metrics, bootstrap)")
+        print(f"  baseline  {r['baseline_median_s'] * 1e3:8.1f} ms   (pandas groupby -> confusion counts)")
+        print(
+            f"  ratio     {r['ratio']:8.2f}      goal <= {GOAL_RATIO}: {verdict[r['goal_ratio_met']]} "
+            f"(best of {r['repeat']}: {r['best_ratio']})"
+        )
         print(
             f"  peak RSS  {r['peak_rss_mb']:8.1f} MB   goal < {GOAL_RSS_MB:.0f} MB: "
             f"{verdict[r['goal_memory_met']]} (whole child process, data included)"

@@ -201,11 +201,12 @@ def rules_list(rule_dirs: tuple[str, ...]) -> None:
 
     kb = load_knowledge(rule_dirs)
     for rule in kb.rules.values():
-        if rule.control:
+        if rule.requirement:
             continue
         click.echo(f"{rule.id:<34} {rule.severity:<8} {(rule.tier or '-'):<10} {localize(rule.title)}")
-    click.echo(f"# {sum(1 for r in kb.rules.values() if not r.control)} rules in {len(kb.packs)} packs, "
-               f"plus {sum(1 for r in kb.rules.values() if r.control)} control requirements from the scenario norms; "
+    click.echo(f"# {sum(1 for r in kb.rules.values() if not r.requirement)} rules in {len(kb.packs)} packs, "
+               f"plus {sum(1 for r in kb.rules.values() if r.requirement)} control-requirement conditions from the "
+               "scenario norms; "
                f"rule pack version {kb.version}", err=True)
 
 

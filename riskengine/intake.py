@@ -314,6 +314,10 @@ class Predictor(Protocol):
         """Class probabilities (rows x classes), or None when the model gives none."""
         ...
 
+    def predict_both(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels and probabilities in one call (one pass over an ONNX graph)."""
+        ...
+
 
 _ORT_DTYPES = {
     "tensor(float)": "float32",

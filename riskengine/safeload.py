@@ -23,47 +23,51 @@ MAX_DEPTH = 16
 """The deepest real declaration nests four levels (probes.robustness.seed)."""
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader without aliases, duplicate keys or unbounded nesting."""
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml when present: rule packs are large enough that the pure-Python parser dominates start-up."""
 
-    def __init__(self, stream: str, source: str, max_depth: int = MAX_DEPTH):
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loading that also refuses duplicate and non-string keys."""
+
+    def __init__(self, stream: str, source: str):
         super().__init__(stream)
         self._source = source
-        self._depth = 0
-        self._max_depth = max_depth
-
-    def _fail(self, message: str, mark: Any) -> DeclarationError:
-        where = f"line {mark.line + 1}" if mark is not None else None
-        return DeclarationError(message, source=self._source, field=where)
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise self._fail("YAML aliases (*name) are not allowed in a declaration", event.start_mark)
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise self._fail("YAML anchors (&name) are not allowed in a declaration", event.start_mark)
-        self._depth += 1
-        if self._depth > self._max_depth:
-            raise self._fail(f"nested deeper than {self._max_depth} levels", event.start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str):
-                raise self._fail(f"keys must be strings, got {key!r}", key_node.start_mark)
+                raise _fail(f"keys must be strings, got {key!r}", self._source, key_node.start_mark)
             if key in seen:
-                raise self._fail(f"duplicate key '{key}'", key_node.start_mark)
+                raise _fail(f"duplicate key '{key}'", self._source, key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
+
+
+def _fail(message: str, source: str, mark: Any) -> DeclarationError:
+    where = f"line {mark.line + 1}" if mark is not None else None
+    return DeclarationError(message, source=source, field=where)
+
+
+def _prescan(text: str, source: str, max_depth: int) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream, before any node is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise _fail("YAML aliases (*name) are not allowed", source, event.start_mark)
+        if getattr(event, "anchor", None):
+            raise _fail("YAML anchors (&name) are not allowed", source, event.start_mark)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > max_depth:
+                raise _fail(f"nested deeper than {max_depth} levels", source, event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _check_depth(obj: Any, source: str, max_depth: int, depth: int = 1) -> None:
@@ -116,30 +120,28 @@ def parse_text(text: str, source: str, *, json_only: bool = False, max_depth: in
 
 
 def _parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Any:
-    loader = _StrictLoader(text, source, max_depth)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise DeclarationError("the document is empty", source=source)
-        return loader.construct_document(node)
+        _prescan(text, source, max_depth)
+        loader = _StrictLoader(text, source)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise DeclarationError("the document is empty", source=source)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except DeclarationError:
         raise
     except yaml.constructor.ConstructorError as exc:
-        line = getattr(exc.problem_mark, "line", None)
-        where = f"line {line + 1}" if line is not None else None
         found = re.search(r"'([^']+)'", exc.problem or "")
         tag = found.group(1) if found else "unknown tag"
-        raise DeclarationError(f"YAML tag {tag} is not allowed; declarations hold only plain mappings, lists, "
-                               "strings, numbers and booleans", source=source, field=where) from None
+        raise _fail(f"YAML tag {tag} is not allowed; declarations hold only plain mappings, lists, strings, "
+                    "numbers and booleans", source, exc.problem_mark) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DeclarationError(f"not valid YAML: {problem}", source=source, field=where) from None
+        raise _fail(f"not valid YAML: {problem}", source, getattr(exc, "problem_mark", None)) from None
     except RecursionError:
         raise DeclarationError(f"nested deeper than {max_depth} levels", source=source) from None
-    finally:
-        loader.dispose()
 
 
 def read_bytes(path: Path, source: str, max_bytes: int = MAX_BYTES) -> bytes:

@@ -150,7 +150,7 @@ def test_usage_errors_exit_2(tmp_path):
     afile = tmp_path / "file"
     afile.write_text("x")
     proc = run_cli("assess", example, "--out", str(afile))
-    assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "is a file" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -81,11 +81,13 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en") -> Classificati
         second = sorted(kb.obligations.evaluate(dict(fact, tier=tier)))
     later = [kb.rules[r] for r in second]
     values = _values(decl, tier)
-    required = {r.control for r in later if r.control}
+    fired_ids = {r.id for r in fired} | set(second)
+    norms = kb.scenarios[decl.scenario].controls.get(tier, ()) if in_scope else ()
+    required = {control for control, condition in norms if condition is None or condition in fired_ids}
     declared = set(decl.app["controls"])
     required_controls = tuple(c for c in vocab.CONTROLS if c in required)
     missing = tuple(c for c in required_controls if c not in declared)
-    findings = [finding_for(r, values, lang) for r in [*fired, *later] if r.control is None]
+    findings = [finding_for(r, values, lang) for r in [*fired, *later] if not r.requirement]
     for control in missing:
         spec = kb.controls[control]
         findings.append(Finding(
@@ -95,12 +97,13 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en") -> Classificati
                      f"({localize(spec.title, lang)}), which a {tier}-tier {decl.scenario} application requires."),
             clauses=spec.clauses, remediation=localize(spec.remediation, lang),
             evidence={"control": control, "tier": tier, "scenario": decl.scenario,
-                      "required_by": sorted(r.id for r in later if r.control == control)},
+                      "required_by": f"scenarios/{decl.scenario}.yaml controls.{tier}",
+                      **{"condition": c for ctl, c in norms if ctl == control and c}},
         ))
     reasons = tuple(TierReason(rule_id=r.id, stage=r.stage or "", framework=r.framework, tier=r.tier or tier,
                                message=_render(r.message, values, lang), clauses=r.clauses) for r in setters)
     return Classification(tier=tier, in_scope=in_scope, tier_reasons=reasons,
-                          fired=tuple(first + second), required_controls=required_controls,
+                          fired=tuple(sorted(fired_ids)), required_controls=required_controls,
                           missing_controls=missing, findings=tuple(findings))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import string
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -77,8 +78,8 @@ class Rule:
     stage: str | None = None
     tier: str | None = None
     confidence: str = "high"
-    control: str | None = None
-    """Set on requirement rules: the control a scenario norm requires."""
+    requirement: bool = False
+    """A condition of a scenario norm's control requirement: decides a requirement, is never a finding."""
 
     @property
     def phase(self) -> str:
@@ -94,8 +95,8 @@ class Scenario:
     founding_items: tuple[int, ...]
     description: Text
     eu_anchors: tuple[str, ...]
-    controls: dict[str, tuple[tuple[str, Any], ...]]
-    """tier -> ((control, raw condition or None), ...)."""
+    controls: dict[str, tuple[tuple[str, str | None], ...]]
+    """tier -> ((control, id of the rule that must fire for it to be required, or None), ...)."""
     probes: dict[str, dict[str, Any]]
     """tier -> probe name -> settings and limits."""
     source: str
@@ -156,6 +157,7 @@ class Knowledge:
         self._definition_sources: dict[str, str] = {}
         self._digest = hashlib.sha256()
         self._pack_docs: list[tuple[Path, dict[str, Any]]] = []
+        self._requirement_ids: dict[str, str] = {}
         shipped, *extra = rule_dirs
         self._load_stages(shipped / "stages.yaml")
         for folder in rule_dirs:
@@ -344,7 +346,9 @@ class Knowledge:
                     if isinstance(entry, str):
                         entry = {"control": entry}
                     control = _enum(entry.get("control"), vocab.CONTROLS, src, f"{where}.control")
-                    items.append((control, entry.get("when")))
+                    when = entry.get("when")
+                    items.append((control, None if when is None else
+                                  self._requirement_rule(when, src, f"{where}.when")))
                 parsed[tier] = tuple(items)
             scenario = Scenario(
                 id=sid, name=_as_text(doc.get("name"), src, "name"),
@@ -355,28 +359,32 @@ class Knowledge:
                 controls=parsed, probes=probes, source=src,
             )
             self.scenarios[sid] = scenario
-            self._requirement_rules(scenario)
         missing = [s for s in vocab.SCENARIOS if s not in self.scenarios]
         if missing:
             raise RulePackError(f"no norms for the scenarios {', '.join(missing)}", source=str(folder))
 
-    def _requirement_rules(self, scenario: Scenario) -> None:
-        """One obligation rule per control a scenario requires at a tier."""
-        ctx = cond.ConditionContext(self.definitions, scenario.source)
-        for tier, items in scenario.controls.items():
-            for control, extra in items:
-                rid = f"REQ-{scenario.id}-{tier}-{control}".upper().replace("_", "-")
-                where = f"controls.{tier}.{control}"
-                parts: list[Any] = [{"scenario": scenario.id}, {"tier": tier}]
-                if extra is not None:
-                    parts.append(extra)
-                spec = self.controls[control]
-                self.rules[rid] = Rule(
-                    id=rid, pack=f"scenario:{scenario.id}", source=scenario.source, title=spec.title,
-                    framework="riskengine scenario norms", severity=spec.severity.get(tier, "medium"),
-                    category="control_gap", when=cond.parse({"all": parts}, ctx, where),
-                    message=spec.title, clauses=spec.clauses, remediation=spec.remediation, control=control,
-                )
+    def _requirement_rule(self, raw: Any, source: str, where: str) -> str:
+        """The rule for one conditional control requirement, shared by every scenario that states it.
+
+        Which controls a (scenario, tier) requires is a table lookup in the norms; only the conditions
+        ("FRIA where the deployer is public ...") are rules, each compiled once however many scenarios
+        repeat it.
+        """
+        key = json.dumps(raw, sort_keys=True)
+        if key in self._requirement_ids:
+            return self._requirement_ids[key]
+        if isinstance(raw, dict) and set(raw) == {"ref"}:
+            rid = "REQ-WHEN-" + str(raw["ref"]).upper().replace("_", "-")
+        else:
+            rid = "REQ-WHEN-" + hashlib.sha256(key.encode()).hexdigest()[:8].upper()
+        ctx = cond.ConditionContext(self.definitions, source)
+        self.rules[rid] = Rule(
+            id=rid, pack="scenario-norms", source=source, title={"en": f"Control requirement condition {key}"},
+            framework="riskengine scenario norms", severity="info", category="control_gap",
+            when=cond.parse(raw, ctx, where), message={"en": ""}, clauses=(), requirement=True,
+        )
+        self._requirement_ids[key] = rid
+        return rid
 
     # ---------------------------------------------------------------- compiled rulesets
 
