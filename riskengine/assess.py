@@ -23,6 +23,8 @@ class Options:
 
     lang: str = "en"
     trust_pickle: bool = False
+    trusted_types: tuple[str, ...] = ()
+    """skops types the user trusts on the command line, beyond the declaration's model.trusted_types."""
     run_probes: bool = True
     """Batch runs turn probes off unless asked (`--with-probes`)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -50,7 +52,8 @@ def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options
     from riskengine.probes import run_probes  # pandas, sklearn, fairlearn: only when there is something to probe
 
     settings = kb.scenarios[decl.scenario].probes.get(tier, {})
-    return run_probes(decl, settings, tier=tier, trust_pickle=options.trust_pickle)
+    return run_probes(decl, settings, tier=tier, trust_pickle=options.trust_pickle,
+                      trusted_types=options.trusted_types, lang=options.lang)
 
 
 def assess(decl: Declaration, kb: Knowledge, options: Options | None = None) -> Assessment:

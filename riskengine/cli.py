@@ -99,8 +99,9 @@ def _apply_overrides(decl: Any, model: str | None, data: str | None) -> Any:
 
 
 def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, lang: str = "en",
-                     trust_pickle: bool = False, rule_dirs: tuple[str, ...] = (), model_path: str | None = None,
-                     data_path: str | None = None) -> tuple[dict[str, Any], list[Path]]:
+                     trust_pickle: bool = False, trusted_types: tuple[str, ...] = (), rule_dirs: tuple[str, ...] = (),
+                     model_path: str | None = None, data_path: str | None = None
+                     ) -> tuple[dict[str, Any], list[Path]]:
     """Load, assess, render every format, then write: nothing is written unless everything succeeded."""
     from riskengine.assess import Options, assess as run_assess, assessment_dict
     from riskengine.declaration import load_declaration
@@ -111,7 +112,8 @@ def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, l
     decl = _apply_overrides(load_declaration(declaration), model_path, data_path)
     target = _resolve_out(out, decl.id)
     kb = load_knowledge(rule_dirs)
-    result = assessment_dict(run_assess(decl, kb, Options(lang=lang, trust_pickle=trust_pickle)))
+    result = assessment_dict(run_assess(decl, kb, Options(lang=lang, trust_pickle=trust_pickle,
+                                                          trusted_types=tuple(trusted_types))))
     files = {FORMATS[name]: render(name, result) for name in formats}
     return result, write_outputs(target, files)
 
@@ -126,13 +128,16 @@ def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, l
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--fail-on", type=click.Choice(TIERS), help="Exit 1 when the tier is at or above this tier.")
 @click.option("--trust-pickle", is_flag=True, help="Allow pickle/joblib models (loading them runs their code).")
+@click.option("--trust-type", "trusted_types", multiple=True, metavar="TYPE",
+              help="Trust this type in a skops model (repeatable), e.g. sklearn.tree._tree.Tree.")
 @_rules_option
 def assess(declaration: str, model_path: str | None, data_path: str | None, out: str | None, formats: str,
-           as_json: bool, lang: str, fail_on: str | None, trust_pickle: bool, rule_dirs: tuple[str, ...]) -> None:
+           as_json: bool, lang: str, fail_on: str | None, trust_pickle: bool, trusted_types: tuple[str, ...],
+           rule_dirs: tuple[str, ...]) -> None:
     """Assess one DECLARATION: tier, control gaps, findings, probes, grade."""
     result, written = assess_to_folder(declaration, out, _parse_formats(formats), lang=lang,
-                                       trust_pickle=trust_pickle, rule_dirs=rule_dirs, model_path=model_path,
-                                       data_path=data_path)
+                                       trust_pickle=trust_pickle, trusted_types=trusted_types, rule_dirs=rule_dirs,
+                                       model_path=model_path, data_path=data_path)
     if as_json:
         from riskengine.formats import render
 

@@ -137,9 +137,7 @@ class ProbeResult:
     findings: tuple[Finding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status}
-        if self.reason:
-            out["reason"] = self.reason
+        out: dict[str, Any] = {"status": self.status, "reason": self.reason}
         out.update(self.details)
         out["metrics"] = self.metrics
         return out

@@ -29,13 +29,19 @@ _REGISTRY: dict[str, ProbeFn] = {}
 DECLARATION_TUNABLE = frozenset({"n_boot", "seed", "max_rows"})
 
 
-def register(name: str) -> Callable[[ProbeFn], ProbeFn]:
-    """Register a probe under a stable name (the key under `probes` in assessment.json)."""
+def register(name: str, validate: Callable[[Any, str], dict[str, Any]] | None = None
+             ) -> Callable[[ProbeFn], ProbeFn]:
+    """Register a probe under a stable name (the key under `probes` in assessment.json).
+
+    `validate(settings, where)` checks a scenario norm's settings for the probe when the norms load.
+    """
 
     def deco(fn: ProbeFn) -> ProbeFn:
         if name in _REGISTRY and _REGISTRY[name] is not fn:
             raise ValueError(f"probe {name!r} is already registered")
         _REGISTRY[name] = fn
+        if validate is not None:
+            _VALIDATORS[name] = validate
         return fn
 
     return deco
@@ -143,6 +149,23 @@ def run_probes(
         except Exception as exc:  # noqa: BLE001 - a bug in one probe must not lose the whole assessment
             results[name] = ProbeResult(name=name, status="error", reason=f"{type(exc).__name__}: {exc}")
     return results
+
+
+def validate_probe_settings(name: str, settings: Any, where: str) -> dict[str, Any]:
+    """Check one `probes.<tier>.<name>` block of a scenario norm; unknown probes are errors."""
+    _load_builtin()
+    if name not in _REGISTRY and name not in _PLANNED:
+        from riskengine.errors import RulePackError, did_you_mean
+
+        raise RulePackError(f"unknown probe '{name}'", field=where,
+                            hint=did_you_mean(name, [*_REGISTRY, *_PLANNED]))
+    check = _VALIDATORS.get(name)
+    return check(settings, where) if check else dict(settings or {})
+
+
+_VALIDATORS: dict[str, Callable[[Any, str], dict[str, Any]]] = {}
+_PLANNED = ("robustness", "explainability")
+"""Probes whose settings the norms already carry, before their code lands."""
 
 
 def _load_builtin() -> None:

@@ -749,7 +749,7 @@ def assess_fairness(
     )
 
 
-@register("fairness")
+@register("fairness", validate=validate_settings)
 def fairness_probe(ctx: ProbeContext) -> ProbeResult:
     """Group fairness of the declared model on the declared data, judged against the scenario's limits."""
     missing = ctx.missing_inputs()

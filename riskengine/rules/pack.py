@@ -338,6 +338,7 @@ class Knowledge:
                 merged = dict((base.get("probes") or {}).get(tier) or {})
                 merged.update((doc.get("probes") or {}).get(tier) or {})
                 probes[tier] = merged
+                self._check_probe_settings(merged, src, f"probes.{tier}")
             parsed: dict[str, tuple[tuple[str, Any], ...]] = {}
             for tier in vocab.TIERS:
                 items = []
@@ -362,6 +363,18 @@ class Knowledge:
         missing = [s for s in vocab.SCENARIOS if s not in self.scenarios]
         if missing:
             raise RulePackError(f"no norms for the scenarios {', '.join(missing)}", source=str(folder))
+
+    def _check_probe_settings(self, block: dict[str, Any], src: str, where: str) -> None:
+        """Probe limits are checked when the norms load: a misspelled metric must not silently never trip."""
+        from riskengine.probes import validate_probe_settings
+
+        for name, settings in block.items():
+            try:
+                checked = validate_probe_settings(name, settings, f"{where}.{name}")
+            except RulePackError as exc:
+                raise RulePackError(exc.message, source=src, field=exc.field, hint=exc.hint) from None
+            for i, limit in enumerate(checked.get("limits", [])):
+                self._check_clauses(limit.get("clauses"), src, f"{where}.{name}.limits[{i}].clauses")
 
     def _requirement_rule(self, raw: Any, source: str, where: str) -> str:
         """The rule for one conditional control requirement, shared by every scenario that states it.
