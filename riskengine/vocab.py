@@ -169,6 +169,12 @@ THIRD_PARTY_ASSESSMENT = ("required", "not_required", "unknown")
 MODEL_FORMATS = ("onnx", "skops", "pickle", "joblib", "predictions")
 
 TIERS = ("prohibited", "high", "limited", "minimal")
+TIER_NAMES = {
+    "prohibited": {"en": "prohibited", "zh": "禁止"},
+    "high": {"en": "high", "zh": "高"},
+    "limited": {"en": "limited", "zh": "有限"},
+    "minimal": {"en": "minimal", "zh": "最低"},
+}
 #: Rank for comparisons: a larger number is a more severe tier.
 TIER_RANK = {"minimal": 0, "limited": 1, "high": 2, "prohibited": 3}
 

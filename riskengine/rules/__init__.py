@@ -13,6 +13,13 @@ from riskengine.rules.pack import Knowledge, Rule, load_knowledge, localize
 __all__ = ["Classification", "classify", "decide_tier", "load_knowledge", "Knowledge", "Rule"]
 
 
+GAP_MESSAGE = {
+    "en": "{name} does not declare the control '{control}' ({title}), which a {tier}-tier application in the "
+          "scenario '{scenario}' requires.",
+    "zh": "{name}未声明控制措施“{title}”（{control}），而“{scenario}”场景中{tier}风险等级的应用必须具备该措施。",
+}
+
+
 @dataclass(frozen=True)
 class Classification:
     tier: str
@@ -93,8 +100,10 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en") -> Classificati
         findings.append(Finding(
             rule_id="GAP-" + control.upper().replace("_", "-"), severity=spec.severity.get(tier, "medium"),
             category="control_gap", title=localize(spec.title, lang),
-            message=(f"{values['name']} does not declare the control '{control}' "
-                     f"({localize(spec.title, lang)}), which a {tier}-tier {decl.scenario} application requires."),
+            message=localize(GAP_MESSAGE, lang).format(
+                name=values["name"], control=control, title=localize(spec.title, lang),
+                tier=localize(vocab.TIER_NAMES[tier], lang),
+                scenario=localize(kb.scenarios[decl.scenario].name, lang)),
             clauses=spec.clauses, remediation=localize(spec.remediation, lang),
             evidence={"control": control, "tier": tier, "scenario": decl.scenario,
                       "required_by": f"scenarios/{decl.scenario}.yaml controls.{tier}",
