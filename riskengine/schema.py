@@ -82,9 +82,10 @@ def declaration_schema() -> dict[str, Any]:
             "purpose": _text("Intended purpose, in one or two sentences.", 2000),
             "description": _text("Longer description.", 10000),
             "use_cases": _list_of(vocab.USE_CASES, "EU AI Act Annex III use cases the system serves."),
-            "product_type": {"type": ["string", "null"], "enum": [*vocab.PRODUCT_TYPES, None], "default": None,
+            "product_type": {"type": ["string", "null"], "enum": [*vocab.PRODUCT_TYPES, "none", None],
+                             "default": None,
                              "description": "The Annex I regulated product the system is, or is a safety "
-                                            "component of."},
+                                            "component of; null or 'none' when there is none."},
             "third_party_assessment": _enum(
                 vocab.THIRD_PARTY_ASSESSMENT,
                 "Extension: whether the product law behind product_type requires a third-party (notified body) "

@@ -170,3 +170,12 @@ def test_schema_vocabularies_match_the_spec():
     assert len(app["use_cases"]["items"]["enum"]) == 25
     assert len(app["controls"]["items"]["enum"]) == 12
     assert "fully_automated" in app["decision_role"]["enum"]
+
+
+def test_product_type_none_may_be_written_as_null_or_none(tmp_path):
+    from riskengine.rules.conditions import build_fact
+
+    for value in (None, "none"):
+        decl = load_declaration(write(tmp_path, "app.yaml", yaml.safe_dump(minimal_declaration(product_type=value))))
+        fact = build_fact(decl.raw)
+        assert fact["product_type"] == "none" and fact["product_annex_i_section"] == "none"

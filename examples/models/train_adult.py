@@ -86,12 +86,13 @@ def build_pipeline():
     return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=2000, C=1.0))])
 
 
-def export_onnx(pipe, path: Path) -> None:
+def export_onnx(pipe, path: Path, numeric: list[str], categorical: list[str]) -> None:
+    """One ONNX input per column (float or string), probabilities as a plain tensor (zipmap off)."""
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    initial = [(c, FloatTensorType([None, 1])) for c in NUMERIC] + [
-        (c, StringTensorType([None, 1])) for c in CATEGORICAL
+    initial = [(c, FloatTensorType([None, 1])) for c in numeric] + [
+        (c, StringTensorType([None, 1])) for c in categorical
     ]
     onx = convert_sklearn(pipe, initial_types=initial, options={id(pipe): {"zipmap": False}}, target_opset=17)
     path.write_bytes(onx.SerializeToString())
@@ -115,7 +116,6 @@ def onnx_predict(path: Path, frame):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    import numpy as np
     import skops.io as sio
     from sklearn.model_selection import train_test_split
 
@@ -132,32 +132,36 @@ def main(argv: list[str] | None = None) -> dict:
     pipe = build_pipeline().fit(train[FEATURES], train[TARGET])
 
     onnx_path, skops_path = args.out / "adult_income.onnx", args.out / "adult_income.skops"
-    export_onnx(pipe, onnx_path)
+    export_onnx(pipe, onnx_path, NUMERIC, CATEGORICAL)
     sio.dump(pipe, skops_path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     eval_path = args.out / "adult_eval.csv"
     test[FEATURES + ["fnlwgt", TARGET]].to_csv(eval_path, index=False, lineterminator="\n")
 
-    expected = pipe.predict(test[FEATURES])
+    return verify_exports("adult", pipe, len(train), test, FEATURES, TARGET, onnx_path, skops_path)
+
+
+def verify_exports(name: str, pipe, n_train: int, test, features: list[str], target: str, onnx_path: Path,
+                   skops_path: Path) -> dict:
+    """The exported ONNX and skops files must predict exactly what the scikit-learn pipeline predicts."""
+    import numpy as np
+    import skops.io as sio
+
+    expected = pipe.predict(test[features])
     label, proba = onnx_predict(onnx_path, test)
     untrusted = sio.get_untrusted_types(file=str(skops_path))
-    restored = sio.load(skops_path, trusted=untrusted)
-    same_skops = np.array_equal(restored.predict(test[FEATURES]), expected)
+    restored = sio.load(skops_path, trusted=untrusted)  # our own file, just written
+    same_skops = np.array_equal(restored.predict(test[features]), expected)
     same_onnx = np.array_equal(label.astype(str), expected.astype(str))
-    max_diff = float(np.abs(proba - pipe.predict_proba(test[FEATURES])).max())
-    accuracy = float((expected == test[TARGET].to_numpy()).mean())
-    print(f"adult: trained on {len(train)} rows, evaluated on {len(test)}; accuracy {accuracy:.3f}")
-    print(
-        f"  {onnx_path.name}: {onnx_path.stat().st_size / 1e3:.0f} kB, labels equal sklearn: {same_onnx}, "
-        f"max |proba diff| {max_diff:.1e}"
-    )
-    print(
-        f"  {skops_path.name}: {skops_path.stat().st_size / 1e3:.0f} kB, labels equal sklearn: {same_skops}, "
-        f"types outside skops' defaults: {untrusted or 'none'}"
-    )
+    max_diff = float(np.abs(proba - pipe.predict_proba(test[features])).max())
+    accuracy = float((expected == test[target].to_numpy()).mean())
+    print(f"{name}: trained on {n_train} rows, evaluated on {len(test)}; accuracy {accuracy:.3f}")
+    print(f"  {onnx_path.name}: {onnx_path.stat().st_size / 1e3:.0f} kB, labels equal sklearn: {same_onnx}, "
+          f"max |proba diff| {max_diff:.1e}")
+    print(f"  {skops_path.name}: {skops_path.stat().st_size / 1e3:.0f} kB, labels equal sklearn: {same_skops}, "
+          f"types outside skops' defaults: {untrusted or 'none'}")
     if not (same_onnx and same_skops) or max_diff > 1e-4:
         raise SystemExit("exported models do not reproduce the scikit-learn pipeline")
     return {"accuracy": accuracy, "onnx_max_proba_diff": max_diff, "untrusted_types": untrusted}
-
 
 if __name__ == "__main__":
     main()

@@ -89,12 +89,11 @@ def build_pipeline():
 
 
 def main(argv: list[str] | None = None) -> dict:
-    import numpy as np
     import skops.io as sio
     from sklearn.model_selection import train_test_split
 
     sys.path.insert(0, str(HERE))
-    from train_adult import onnx_predict
+    from train_adult import export_onnx, verify_exports
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SAMPLE, help=f"training data (default {SAMPLE.name})")
@@ -109,38 +108,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     skops_path, onnx_path = args.out / "german_credit.skops", args.out / "german_credit.onnx"
     sio.dump(pipe, skops_path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    initial = [(c, FloatTensorType([None, 1])) for c in NUMERIC] + [
-        (c, StringTensorType([None, 1])) for c in CATEGORICAL
-    ]
-    onx = convert_sklearn(pipe, initial_types=initial, options={id(pipe): {"zipmap": False}}, target_opset=17)
-    onnx_path.write_bytes(onx.SerializeToString())
+    export_onnx(pipe, onnx_path, NUMERIC, CATEGORICAL)
     eval_path = args.out / "german_credit_eval.csv"
     test[FEATURES + ["sex", "age_group", TARGET]].to_csv(eval_path, index=False, lineterminator="\n")
 
-    expected = pipe.predict(test[FEATURES])
-    untrusted = sio.get_untrusted_types(file=str(skops_path))
-    restored = sio.load(skops_path, trusted=untrusted)
-    same_skops = np.array_equal(restored.predict(test[FEATURES]), expected)
-    label, proba = onnx_predict(onnx_path, test)
-    same_onnx = np.array_equal(label, expected)
-    max_diff = float(np.abs(proba - pipe.predict_proba(test[FEATURES])).max())
-    accuracy = float((expected == test[TARGET].to_numpy()).mean())
-    print(f"german credit: trained on {len(train)} rows, evaluated on {len(test)}; accuracy {accuracy:.3f}")
-    print(
-        f"  {skops_path.name}: {skops_path.stat().st_size / 1e3:.0f} kB, labels equal sklearn: {same_skops}, "
-        f"types outside skops' defaults: {untrusted or 'none'}"
-    )
-    print(
-        f"  {onnx_path.name}: {onnx_path.stat().st_size / 1e3:.0f} kB, labels equal sklearn: {same_onnx}, "
-        f"max |proba diff| {max_diff:.1e}"
-    )
-    if not (same_onnx and same_skops) or max_diff > 1e-4:
-        raise SystemExit("exported models do not reproduce the scikit-learn pipeline")
-    return {"accuracy": accuracy, "onnx_max_proba_diff": max_diff, "untrusted_types": untrusted}
-
+    return verify_exports("german credit", pipe, len(train), test, FEATURES, TARGET, onnx_path, skops_path)
 
 if __name__ == "__main__":
     main()
