@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskengine import __version__
-from riskengine.grading import grade as grade_findings
+from riskengine.errors import RiskEngineError
+from riskengine.grading import MODEL_VERSION as GRADING_MODEL, grade as grade_findings, probe_error_finding
 from riskengine.model import Assessment, Declaration, ProbeResult
 from riskengine.rules import Knowledge, classify, sorted_findings
 from riskengine.rules.pack import localize
@@ -51,20 +53,27 @@ def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options
         return {}
     from riskengine.probes import run_probes  # pandas, sklearn, fairlearn: only when there is something to probe
 
+    missing = [m for m in ("numpy", "pandas", "sklearn", "onnxruntime", "skops") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RiskEngineError(f"probing a model needs {', '.join(missing)}, which are not installed",
+                              source=decl.source, field="model",
+                              hint="pip install 'riskengine[probes]'")
     settings = kb.scenarios[decl.scenario].probes.get(tier, {})
     return run_probes(decl, settings, tier=tier, trust_pickle=options.trust_pickle,
                       trusted_types=options.trusted_types, lang=options.lang)
 
 
-def assess(decl: Declaration, kb: Knowledge, options: Options | None = None) -> Assessment:
+def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hits: Any = None) -> Assessment:
     options = options or Options()
-    result = classify(decl, kb, options.lang)
+    result = classify(decl, kb, options.lang, hits)
     probes = _probe_results(decl, kb, result.tier, options) if result.in_scope else {}
     findings = list(result.findings)
-    for probe in probes.values():
+    for name, probe in probes.items():
         findings.extend(probe.findings)
+        if probe.status == "error":
+            findings.append(probe_error_finding(name, probe.reason, result.tier, options.lang))
     findings = sorted_findings(findings)
-    graded = grade_findings(result.tier, findings)
+    graded = grade_findings(result.tier, findings, probes)
     scenario = kb.scenarios[decl.scenario]
     app = decl.app
     inputs = {"declaration": decl.sha256}
@@ -77,6 +86,7 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None) -> 
         "inputs": inputs,
         "source": os.path.basename(decl.source),
         "python": platform.python_version(),
+        "grading_model": GRADING_MODEL,
         "generated_at": generated_at(),
     }
     cited = sorted({c for f in findings for c in f.clauses} | {c for r in result.tier_reasons for c in r.clauses})
@@ -96,7 +106,8 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None) -> 
         tier_reasons=result.tier_reasons,
         grade=graded.grade,
         score=graded.score,
-        grade_meaning=graded.meaning,
+        grade_meaning=graded.meaning(options.lang),
+        grade_cap=graded.cap,
         deductions=graded.deductions,
         required_controls=result.required_controls,
         declared_controls=tuple(app["controls"]),
@@ -105,6 +116,8 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None) -> 
         probes=probes,
         manifest=manifest,
         clauses=clauses,
+        control_titles={c: localize(kb.controls[c].title, options.lang)
+                        for c in (*result.required_controls, *app["controls"]) if c in kb.controls},
         lang=options.lang,
     )
     return assessment

@@ -116,10 +116,13 @@ class TierReason:
     tier: str
     message: str
     clauses: tuple[str, ...] = ()
+    stage_title: str = ""
+    """The stage's title in the assessment's language (rules/stages.yaml)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "stage": self.stage, "framework": self.framework,
-                "tier": self.tier, "message": self.message, "clauses": list(self.clauses)}
+        return {"rule_id": self.rule_id, "stage": self.stage, "stage_title": self.stage_title,
+                "framework": self.framework, "tier": self.tier, "message": self.message,
+                "clauses": list(self.clauses)}
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,9 @@ class Assessment:
     grade: str
     score: float
     grade_meaning: str
+    """What the grade means, in the assessment's language."""
     deductions: tuple[dict[str, Any], ...]
+    """One entry per rule id with the points it cost, largest first (grading.deductions)."""
     required_controls: tuple[str, ...]
     declared_controls: tuple[str, ...]
     missing_controls: tuple[str, ...]
@@ -166,7 +171,11 @@ class Assessment:
     manifest: dict[str, Any]
     clauses: dict[str, dict[str, str]] = field(default_factory=dict)
     """Every clause the assessment cites, with its title, so a stored assessment renders on its own."""
+    control_titles: dict[str, str] = field(default_factory=dict)
+    """Title of every required or declared control, in the assessment's language."""
     lang: str = "en"
+    grade_cap: str | None = None
+    """The rule id whose severity capped the grade below what the score gives, if any."""
 
     def to_dict(self) -> dict[str, Any]:
         from riskengine.vocab import ASSESSMENT_SCHEMA_ID
@@ -184,10 +193,12 @@ class Assessment:
             "grade": self.grade,
             "score": self.score,
             "grade_meaning": self.grade_meaning,
+            "grade_cap": self.grade_cap,
             "grade_deductions": list(self.deductions),
             "required_controls": list(self.required_controls),
             "declared_controls": list(self.declared_controls),
             "missing_controls": list(self.missing_controls),
+            "control_titles": dict(self.control_titles),
             "finding_counts": counts,
             "findings": [f.to_dict() for f in self.findings],
             "probes": {name: result.to_dict() for name, result in self.probes.items()},

@@ -15,6 +15,7 @@ from typing import Any
 
 from riskengine import vocab
 from riskengine.errors import DeclarationError, did_you_mean
+from riskengine.schemacheck import fast_verdict
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -166,61 +167,179 @@ def declaration_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def assessment_schema() -> dict[str, Any]:
-    """JSON Schema of `assessment.json` (`riskengine/assessment-v1`)."""
+    """JSON Schema of `assessment.json` (`riskengine/assessment-v1`): exactly what `Assessment.to_dict` writes.
+
+    Closed wherever riskengine owns the shape (a new key must be added here, and the tests validate every
+    assessment they write); open inside a probe, where each probe adds its own tables. The keys the report
+    draws from a probe (`limits`, `by_group`, `perturbations`, `importance`, `curves`) are described.
+    """
+    from riskengine.grading import GRADES
+
     strings = {"type": "array", "items": {"type": "string"}}
+    number_or_null = {"type": ["number", "null"]}
+    sha = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+    clause_list = {**strings, "description": "Clause references, each a key of `clauses`."}
     finding = {
         "type": "object",
-        "required": ["rule_id", "severity", "category", "message", "clauses", "evidence"],
+        "additionalProperties": False,
+        "required": ["rule_id", "severity", "category", "title", "message", "clauses", "remediation", "rationale",
+                     "confidence", "evidence"],
         "properties": {
-            "rule_id": {"type": "string"},
+            "rule_id": {"type": "string", "minLength": 1, "description": "Stable id of the rule, norm or probe limit."},
             "severity": {"enum": list(vocab.SEVERITIES)},
             "category": {"enum": list(vocab.FINDING_CATEGORIES)},
             "title": {"type": "string"},
-            "message": {"type": "string"},
-            "clauses": strings,
+            "message": {"type": "string", "description": "What was observed and what was expected."},
+            "clauses": clause_list,
             "remediation": {"type": "string"},
             "rationale": {"type": "string"},
             "confidence": {"enum": ["high", "medium", "low"]},
-            "evidence": {"type": "object"},
+            "evidence": {"type": "object", "description": "Numbers behind the finding: metric, observed, limit..."},
         },
     }
     reason = {
         "type": "object",
-        "required": ["rule_id", "message", "clauses"],
+        "additionalProperties": False,
+        "required": ["rule_id", "stage", "stage_title", "framework", "tier", "message", "clauses"],
         "properties": {"rule_id": {"type": "string"}, "stage": {"type": "string"},
-                       "framework": {"type": "string"}, "tier": {"enum": list(vocab.TIERS)},
-                       "message": {"type": "string"}, "clauses": strings},
+                       "stage_title": {"type": "string"}, "framework": {"type": "string"},
+                       "tier": {"enum": list(vocab.TIERS)}, "message": {"type": "string"}, "clauses": clause_list},
+    }
+    deduction = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["rule_id", "title", "severity", "category", "confidence", "occurrences", "points"],
+        "properties": {"rule_id": {"type": "string"}, "title": {"type": "string"},
+                       "severity": {"enum": list(vocab.SEVERITIES)}, "category": {"enum": list(vocab.FINDING_CATEGORIES)},
+                       "confidence": {"enum": ["high", "medium", "low"]},
+                       "occurrences": {"type": "integer", "minimum": 1},
+                       "points": {"type": "number", "exclusiveMinimum": 0}},
+    }
+    limit = {
+        "type": "object",
+        "description": "One limit checked on one grouping (view): the report draws it against its limit.",
+        "required": ["metric", "status"],
+        "properties": {
+            "metric": {"type": "string"}, "rule_id": {"type": "string"}, "view": {"type": "string"},
+            "features": strings, "bound": {"enum": ["min", "max"]}, "limit": {"type": "number"},
+            "observed": number_or_null,
+            "interval": {"oneOf": [{"type": "null"}, {"type": "array", "items": {"type": "number"},
+                                                      "minItems": 2, "maxItems": 2}]},
+            "status": {"enum": ["pass", "breach", "uncertain", "insufficient"]},
+            "clauses": clause_list, "worst_group": {"type": ["object", "null"]},
+            "best_group": {"type": ["object", "null"]}, "deciding_rate": {"type": "string"},
+            "reason": {"type": "string"},
+        },
+    }
+    group_row = {
+        "type": "object",
+        "description": "Rates of one group: the report charts the numeric keys.",
+        "required": ["group", "n"],
+        "properties": {"view": {"type": "string"}, "group": {"type": "object"},
+                       "n": {"type": "integer", "minimum": 0}, "sufficient": {"type": "boolean"},
+                       **{r: number_or_null for r in ("selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")},
+                       "counts": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}},
+    }
+    probe = {
+        "type": "object",
+        "required": ["status", "reason", "metrics"],
+        "properties": {
+            "status": {"enum": ["ok", "skipped", "error"]},
+            "reason": {"type": "string", "description": "Why it was skipped, or what went wrong; empty when ok."},
+            "metrics": {"type": "object", "description": "Numbers, or per grouping a mapping of numbers."},
+            "limits": {"type": "array", "items": limit},
+            "by_group": {"type": "array", "items": group_row},
+            "perturbations": {"type": "array", "items": {
+                "type": "object", "required": ["name", "accuracy"],
+                "properties": {"name": {"type": "string"}, "accuracy": number_or_null}}},
+            "importance": {"oneOf": [
+                {"type": "object", "additionalProperties": {"type": "number"}},
+                {"type": "array", "items": {"type": "object", "required": ["feature", "importance"],
+                                            "properties": {"feature": {"type": "string"},
+                                                           "importance": {"type": "number"}}}}]},
+            "curves": {"type": "array", "items": {
+                "type": "object", "required": ["name", "points"],
+                "properties": {"name": {"type": "string"}, "x_label": {"type": "string"},
+                               "y_label": {"type": "string"},
+                               "points": {"type": "array", "items": {"type": "array", "items": {"type": "number"},
+                                                                     "minItems": 2, "maxItems": 2}}}}},
+            "inputs": {"type": "object", "additionalProperties": sha},
+        },
     }
     return {
         "$schema": DRAFT,
         "$id": "urn:riskengine:schema:assessment-v1",
         "title": "riskengine assessment (riskengine/assessment-v1)",
+        "description": "The canonical result of `riskengine assess`; every report format is built from it.",
         "type": "object",
-        "required": ["schema", "application", "tier", "tier_reasons", "grade", "score", "missing_controls",
-                     "findings", "probes", "manifest"],
+        "additionalProperties": False,
+        "required": ["schema", "application", "tier", "in_scope", "tier_framework", "tier_reasons", "grade", "score",
+                     "grade_meaning", "grade_cap", "grade_deductions", "required_controls", "declared_controls",
+                     "missing_controls", "control_titles", "finding_counts", "findings", "probes", "clauses", "lang",
+                     "manifest"],
         "properties": {
             "schema": {"const": vocab.ASSESSMENT_SCHEMA_ID},
-            "application": {"type": "object", "required": ["id", "scenario"],
-                            "properties": {"id": {"type": "string"}, "scenario": {"enum": list(vocab.SCENARIOS)}}},
-            "tier": {"enum": list(vocab.TIERS)},
-            "in_scope": {"type": "boolean"},
-            "tier_framework": {"type": "string"},
-            "tier_reasons": {"type": "array", "items": reason},
-            "grade": {"type": "string"},
+            "application": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "name", "provider", "version", "scenario", "scenario_name", "founding_scenario",
+                             "purpose", "decision_role", "use_cases", "practices"],
+                "properties": {
+                    "id": {"type": "string", "pattern": SLUG}, "name": {"type": "string"},
+                    "provider": {"type": "string"}, "version": {"type": "string"},
+                    "scenario": {"enum": list(vocab.SCENARIOS)}, "scenario_name": {"type": "string"},
+                    "founding_scenario": {"type": "boolean"}, "purpose": {"type": "string"},
+                    "decision_role": {"enum": list(vocab.DECISION_ROLES)},
+                    "use_cases": {"type": "array", "items": {"enum": list(vocab.USE_CASES)}},
+                    "practices": {"type": "array", "items": {"enum": list(vocab.PRACTICES)}},
+                },
+            },
+            "tier": {"enum": list(vocab.TIERS), "description": "The inherent risk, from the declaration by rules."},
+            "in_scope": {"type": "boolean", "description": "false when an EU AI Act Art. 2 exclusion applies."},
+            "tier_framework": {"type": "string", "description": "Framework of the first rule that set the tier."},
+            "tier_reasons": {"type": "array", "items": reason, "description": "The rules that set the tier."},
+            "grade": {"enum": list(GRADES), "description": "How well the application meets what its tier demands."},
             "score": {"type": "number", "minimum": 0, "maximum": 100},
-            "required_controls": strings,
-            "declared_controls": strings,
-            "missing_controls": strings,
-            "findings": {"type": "array", "items": finding},
-            "probes": {"type": "object"},
+            "grade_meaning": {"type": "string"},
+            "grade_cap": {"type": ["string", "null"],
+                          "description": "Rule id whose severity capped the grade below what the score gives."},
+            "grade_deductions": {"type": "array", "items": deduction,
+                                 "description": "One entry per rule id, largest first."},
+            "required_controls": {"type": "array", "items": {"enum": list(vocab.CONTROLS)}},
+            "declared_controls": {"type": "array", "items": {"enum": list(vocab.CONTROLS)}},
+            "missing_controls": {"type": "array", "items": {"enum": list(vocab.CONTROLS)}},
+            "control_titles": {"type": "object", "propertyNames": {"enum": list(vocab.CONTROLS)},
+                               "additionalProperties": {"type": "string"}},
+            "finding_counts": {"type": "object", "additionalProperties": False,
+                               "required": list(vocab.SEVERITIES),
+                               "properties": {s: {"type": "integer", "minimum": 0} for s in vocab.SEVERITIES}},
+            "findings": {"type": "array", "items": finding, "description": "Most severe first."},
+            "probes": {"type": "object", "additionalProperties": probe,
+                       "description": "Probe name -> what it measured (fairness, robustness, explainability)."},
+            "clauses": {"type": "object", "description": "Every clause cited, with its title.",
+                        "additionalProperties": {
+                            "type": "object", "additionalProperties": False,
+                            "required": ["framework", "title", "verified"],
+                            "properties": {"framework": {"type": "string"}, "title": {"type": "string"},
+                                           "verified": {"enum": ["primary", "secondary"]}}}},
+            "lang": {"enum": ["en", "zh"], "description": "Language of the texts the assessment carries."},
             "manifest": {
                 "type": "object",
-                "required": ["riskengine_version", "rulepack_version", "inputs"],
+                "additionalProperties": False,
+                "required": ["riskengine_version", "rulepack_version", "rulepacks", "inputs", "source", "python",
+                             "grading_model", "generated_at", "content_sha256"],
                 "properties": {
                     "riskengine_version": {"type": "string"},
                     "rulepack_version": {"type": "string"},
-                    "inputs": {"type": "object",
-                               "additionalProperties": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}},
+                    "rulepacks": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "inputs": {"type": "object", "required": ["declaration"], "additionalProperties": sha},
+                    "source": {"type": "string", "description": "File name of the declaration."},
+                    "python": {"type": "string"},
+                    "grading_model": {"type": "string"},
+                    "generated_at": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$",
+                                     "description": "UTC; SOURCE_DATE_EPOCH when set."},
+                    "content_sha256": {**sha, "description": "sha256 over the canonical JSON of everything but "
+                                                              "generated_at and this hash (riskengine verify)."},
                 },
             },
         },
@@ -289,6 +408,8 @@ def validation_errors(doc: Any, schema: dict[str, Any], source: str) -> list[Dec
     if not isinstance(doc, dict):
         return [DeclarationError(f"the document must be a mapping of fields, got {type(doc).__name__}",
                                  source=source)]
+    if fast_verdict(schema, doc) is True:  # the same schema compiled to Python checks (riskengine/schemacheck.py)
+        return []
     validator = _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
     out: dict[tuple[str, str], DeclarationError] = {}
     for error in validator.iter_errors(doc):

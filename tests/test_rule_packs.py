@@ -75,3 +75,12 @@ def test_tier_walk(kb):
     # equal tiers are all reasons, in legal order: the EU AI Act route first, then the uplift
     assert decide_tier([uplift, annex3], kb) == ("high", True, [annex3, uplift])
     assert decide_tier([art50], kb) == ("limited", True, [art50])
+
+
+def test_chinese_text_has_no_spaces_from_yaml_folding(kb):
+    from riskengine.rules.pack import _unfold
+
+    assert _unfold("类别、 对其\n 造成损害 of the EU") == "类别、对其造成损害 of the EU"
+    for control in kb.controls.values():
+        zh = control.remediation.get("zh", "")
+        assert "、 " not in zh and "。 " not in zh, control.id

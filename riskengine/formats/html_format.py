@@ -1,11 +1,13 @@
-"""The HTML report: one self-contained file (inline CSS, no scripts, no network), autoescaped."""
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no network), autoescaped.
+
+`render` is a pure function of the assessment: the view model (view.py) works out every number the
+charts need, the template only lays them out, and `lang` picks the language of the report's own words.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
-
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 @lru_cache(maxsize=1)
@@ -14,13 +16,12 @@ def _environment() -> Any:
 
     from riskengine.paths import templates_dir
 
-    env = Environment(loader=FileSystemLoader(str(templates_dir())),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env
+    return Environment(loader=FileSystemLoader(str(templates_dir())),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render(assessment: dict[str, Any]) -> str:
-    by_severity = {s: [f for f in assessment["findings"] if f["severity"] == s] for s in SEVERITY_ORDER}
-    return _environment().get_template("report.html.j2").render(a=assessment, by_severity=by_severity,
-                                                                severities=SEVERITY_ORDER)
+def render(assessment: dict[str, Any], *, lang: str | None = None, **_: Any) -> str:
+    from riskengine.formats.view import build
+
+    return _environment().get_template("report.html.j2").render(v=build(assessment, lang))

@@ -6,5 +6,5 @@ import json
 from typing import Any
 
 
-def render(assessment: dict[str, Any]) -> str:
+def render(assessment: dict[str, Any], **_: Any) -> str:
     return json.dumps(assessment, indent=2, ensure_ascii=False, default=str) + "\n"

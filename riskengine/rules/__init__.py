@@ -75,17 +75,34 @@ def finding_for(rule: Rule, values: dict[str, str], lang: str = "en") -> Finding
     )
 
 
-def classify(decl: Declaration, kb: Knowledge, lang: str = "en") -> Classification:
-    """Run both rulesets on one declaration."""
-    fact = build_fact(decl.raw)
-    first = sorted(kb.classification.evaluate(fact))
+class DurableHits:
+    """Which rules fire for one declaration, asked of the durable-rules rulesets (the reference).
+
+    A batch passes its own answers to `classify` instead: rules/vectorized.py evaluates the same
+    conditions column-wise over a chunk of facts (tests/test_batch.py holds the two equal).
+    """
+
+    def __init__(self, kb: Knowledge, raw: dict[str, Any]):
+        self.kb, self.fact = kb, build_fact(raw)
+
+    def classification(self) -> set[str]:
+        return self.kb.classification.evaluate(self.fact)
+
+    def obligations(self, tier: str) -> set[str]:
+        return self.kb.obligations.evaluate(dict(self.fact, tier=tier))
+
+
+def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None) -> Classification:
+    """Run both rulesets on one declaration (`hits`: the rules that fire, when already known)."""
+    hits = hits if hits is not None else DurableHits(kb, decl.raw)
+    first = sorted(hits.classification())
     fired = [kb.rules[r] for r in first]
     tier, in_scope, setters = decide_tier(fired, kb)
     if not in_scope:  # outside the Act's scope: only the scope rules speak
         fired = [r for r in fired if r.stage is not None and kb.stages[r.stage].final]
         second: list[str] = []
     else:
-        second = sorted(kb.obligations.evaluate(dict(fact, tier=tier)))
+        second = sorted(hits.obligations(tier))
     later = [kb.rules[r] for r in second]
     values = _values(decl, tier)
     fired_ids = {r.id for r in fired} | set(second)
@@ -110,7 +127,9 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en") -> Classificati
                       **{"condition": c for ctl, c in norms if ctl == control and c}},
         ))
     reasons = tuple(TierReason(rule_id=r.id, stage=r.stage or "", framework=r.framework, tier=r.tier or tier,
-                               message=_render(r.message, values, lang), clauses=r.clauses) for r in setters)
+                               message=_render(r.message, values, lang), clauses=r.clauses,
+                               stage_title=localize(kb.stages[r.stage].title, lang) if r.stage in kb.stages else "")
+                    for r in setters)
     return Classification(tier=tier, in_scope=in_scope, tier_reasons=reasons,
                           fired=tuple(sorted(fired_ids)), required_controls=required_controls,
                           missing_controls=missing, findings=tuple(findings))

@@ -70,6 +70,8 @@ def _fields() -> dict[str, FieldSpec]:
 
 
 FIELDS = _fields()
+_LIST_KEYS = tuple((s.name, tuple((f"{s.key}__{v}", v) for v in s.values)) for s in FIELDS.values() if s.kind == "list")
+"""Each list field with the fact key of each of its values: a list becomes one true/false key per value."""
 
 
 def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
@@ -92,11 +94,10 @@ def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
         "human_oversight__can_override": app["human_oversight"]["can_override"],
         "human_oversight__monitoring": app["human_oversight"]["monitoring"],
     }
-    for spec in FIELDS.values():
-        if spec.kind == "list":
-            present = set(app.get(spec.name, ()))
-            for value in spec.values:
-                fact[f"{spec.key}__{value}"] = value in present
+    for name, keys in _LIST_KEYS:
+        present = app.get(name, ())
+        for key, value in keys:
+            fact[key] = value in present
     if tier is not None:
         fact["tier"] = tier
     return fact

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import string
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -110,6 +111,15 @@ def load_yaml(path: Path) -> Any:
     return doc
 
 
+_CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
+_FOLDED_CJK_SPACE = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
+
+
+def _unfold(text: str) -> str:
+    """YAML folds a wrapped line into a space, which Chinese text must not have between characters."""
+    return _FOLDED_CJK_SPACE.sub("", text.strip())
+
+
 def _as_text(value: Any, source: str, where: str, required: bool = True) -> Text:
     if value is None or value == "":
         if required:
@@ -118,7 +128,7 @@ def _as_text(value: Any, source: str, where: str, required: bool = True) -> Text
     if isinstance(value, str):
         return {"en": value.strip()}
     if isinstance(value, dict) and "en" in value and all(isinstance(v, str) for v in value.values()):
-        return {str(k): v.strip() for k, v in value.items()}
+        return {str(k): _unfold(v) for k, v in value.items()}
     raise RulePackError("must be a text, or a mapping of language to text with at least 'en'",
                         source=source, field=where)
 
