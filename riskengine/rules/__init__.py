@@ -16,7 +16,7 @@ __all__ = ["Classification", "classify", "decide_tier", "load_knowledge", "Knowl
 GAP_MESSAGE = {
     "en": "{name} does not declare the control '{control}' ({title}), which a {tier}-tier application in the "
           "scenario '{scenario}' requires.",
-    "zh": "{name}未声明控制措施“{title}”（{control}），而“{scenario}”场景中{tier}风险等级的应用必须具备该措施。",
+    "zh": "“{name}”未声明控制措施“{title}”（{control}），而“{scenario}”场景中{tier}风险等级的应用必须具备该措施。",
 }
 
 
