@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import importlib.util
-import json
 import os
 import platform
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from typing import Any
 from riskengine import __version__
 from riskengine.errors import RiskEngineError
 from riskengine.grading import MODEL_VERSION as GRADING_MODEL, grade as grade_findings, probe_error_finding
+from riskengine.integrity import content_sha256  # re-exported: assess.content_sha256 seals assessment_dict
 from riskengine.model import Assessment, Declaration, ProbeResult
 from riskengine.rules import Knowledge, classify, sorted_findings
 from riskengine.rules.pack import localize
@@ -38,14 +37,6 @@ def generated_at() -> str:
     when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch and epoch.isdigit()
             else _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
     return when.isoformat().replace("+00:00", "Z")
-
-
-def content_sha256(assessment: dict[str, Any]) -> str:
-    """Hash of the assessment's content, everything but the time stamp and the hash itself."""
-    body = dict(assessment)
-    body["manifest"] = {k: v for k, v in assessment["manifest"].items() if k not in ("generated_at", "content_sha256")}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options) -> dict[str, ProbeResult]:

@@ -83,11 +83,48 @@ def _summary(a: dict[str, Any], written: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def gate_trips(fail_on: str | None, assessment: dict[str, Any]) -> bool:
+def _parse_gates(ctx: Any, param: Any, values: tuple[str, ...]) -> list[Any]:
+    from riskengine.gate import parse_gates
+
+    try:
+        return parse_gates(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _fail_on_option(f: Any) -> Any:
+    return click.option("--fail-on", "gates", multiple=True, callback=_parse_gates, metavar="GATE",
+                        help="Exit 1 when a gate trips: tier:TIER (the tier is TIER or above), grade:GRADE (the "
+                             "grade is GRADE or worse) or plain TIER; repeatable or comma-separated.")(f)
+
+
+def gate_trips(fail_on: Any, assessment: dict[str, Any]) -> bool:
+    """True when any gate trips; `fail_on` is a gate text (`tier:high`, `grade:C`, `high`) or parsed gates."""
+    from riskengine.gate import parse_gates, tripped
+
     if not fail_on:
         return False
-    rank = {t: i for i, t in enumerate(reversed(TIERS))}
-    return rank[assessment["tier"]] >= rank[fail_on]
+    gates = parse_gates([fail_on]) if isinstance(fail_on, str) else list(fail_on)
+    return bool(tripped(gates, assessment))
+
+
+def _apply_gates(gates: list[Any], result: dict[str, Any]) -> None:
+    from riskengine.gate import tripped
+
+    lines = tripped(gates, result)
+    for line in lines:
+        _echo_err(line)
+    if lines:
+        sys.exit(EXIT_GATE)
+
+
+def _source_uri(declaration: str) -> str:
+    """Where SARIF results point: the declaration relative to the working folder, else its file name."""
+    path = Path(declaration).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _apply_overrides(decl: Any, model: str | None, data: str | None) -> Any:
@@ -114,7 +151,7 @@ def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, l
     kb = load_knowledge(rule_dirs)
     result = assessment_dict(run_assess(decl, kb, Options(lang=lang, trust_pickle=trust_pickle,
                                                           trusted_types=tuple(trusted_types))))
-    files = {FORMATS[name]: render(name, result) for name in formats}
+    files = {FORMATS[name]: render(name, result, lang=lang, source_uri=_source_uri(declaration)) for name in formats}
     return result, write_outputs(target, files)
 
 
@@ -123,16 +160,18 @@ def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, l
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (overrides model.path).")
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), help="Evaluation data (overrides data.path).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder [default: reports/<id>/].")
-@click.option("--format", "formats", default="json,html", show_default=True, help="Comma-separated: json,html.")
+@click.option("--format", "formats", default="json,html", show_default=True,
+              help="Comma-separated: json,html,md,junit,sarif.")
 @click.option("--json", "as_json", is_flag=True, help="Print the assessment to stdout (and nothing else there).")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--fail-on", type=click.Choice(TIERS), help="Exit 1 when the tier is at or above this tier.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the whole report: rule texts and the report's own words.")
+@_fail_on_option
 @click.option("--trust-pickle", is_flag=True, help="Allow pickle/joblib models (loading them runs their code).")
 @click.option("--trust-type", "trusted_types", multiple=True, metavar="TYPE",
               help="Trust this type in a skops model (repeatable), e.g. sklearn.tree._tree.Tree.")
 @_rules_option
 def assess(declaration: str, model_path: str | None, data_path: str | None, out: str | None, formats: str,
-           as_json: bool, lang: str, fail_on: str | None, trust_pickle: bool, trusted_types: tuple[str, ...],
+           as_json: bool, lang: str, gates: list[Any], trust_pickle: bool, trusted_types: tuple[str, ...],
            rule_dirs: tuple[str, ...]) -> None:
     """Assess one DECLARATION: tier, control gaps, findings, probes, grade."""
     result, written = assess_to_folder(declaration, out, _parse_formats(formats), lang=lang,
@@ -143,32 +182,71 @@ def assess(declaration: str, model_path: str | None, data_path: str | None, out:
 
         click.echo(render("json", result), nl=False)
     _echo_err(_summary(result, written))
-    if gate_trips(fail_on, result):
-        _echo_err(f"gate: tier {result['tier']} is at or above --fail-on {fail_on}")
-        sys.exit(EXIT_GATE)
+    _apply_gates(gates, result)
+
+
+def _load_assessment(assessment: str) -> dict[str, Any]:
+    """A stored assessment, checked against the schema and against its own content hash (exit 2 otherwise)."""
+    from riskengine.errors import DeclarationError
+    from riskengine.integrity import check
+    from riskengine.safeload import load_document
+    from riskengine.schema import assessment_schema, validation_errors
+
+    doc, _ = load_document(Path(assessment), max_depth=64)
+    problems = validation_errors(doc, assessment_schema(), assessment)
+    if problems:
+        raise problems[0]
+    stored, actual = check(doc)
+    if stored != actual:
+        raise DeclarationError(f"does not match the content ({actual}): the file was edited after it was assessed",
+                               source=assessment, field="manifest.content_sha256",
+                               hint="assess the declaration again; `riskengine verify` shows the two hashes")
+    return doc
 
 
 @cli.command()
 @click.argument("assessment", type=click.Path(dir_okay=False))
-@click.option("--format", "formats", default="html", show_default=True, help="Comma-separated: json,html.")
+@click.option("--format", "formats", default="html", show_default=True,
+              help="Comma-separated: json,html,md,junit,sarif.")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder [default: the assessment's folder].")
-def report(assessment: str, formats: str, out: str | None) -> None:
-    """Re-render a stored ASSESSMENT (assessment.json) without running anything again."""
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of the report's own words [default: the assessment's]; stored rule texts stay in "
+                   "the language they were assessed in.")
+@_fail_on_option
+def report(assessment: str, formats: str, out: str | None, lang: str | None, gates: list[Any]) -> None:
+    """Re-render a stored ASSESSMENT (assessment.json) without running anything again.
+
+    The file must match its schema and its own content hash: an edited assessment is refused.
+    """
     from riskengine.formats import FORMATS, render
     from riskengine.io import write_outputs
-    from riskengine.safeload import load_document
 
     wanted = _parse_formats(formats)
-    doc, _ = load_document(Path(assessment), max_depth=64)
-    from riskengine.schema import assessment_schema, validation_errors
-
-    problems = validation_errors(doc, assessment_schema(), assessment)
-    if problems:
-        raise problems[0]
+    doc = _load_assessment(assessment)
     target = Path(out) if out else Path(assessment).parent
-    written = write_outputs(target, {FORMATS[n]: render(n, doc) for n in wanted if FORMATS[n] != Path(assessment).name
-                                     or Path(assessment).parent != target})
+    same = Path(assessment).resolve()
+    written = write_outputs(target, {FORMATS[n]: render(n, doc, lang=lang) for n in wanted
+                                     if (target / FORMATS[n]).resolve() != same})
     _echo_err("wrote " + ", ".join(str(p) for p in written))
+    _apply_gates(gates, doc)
+
+
+@cli.command()
+@click.argument("assessment", type=click.Path(dir_okay=False))
+def verify(assessment: str) -> None:
+    """Check that a stored ASSESSMENT still matches its content hash (exit 0), or show that it was edited (exit 1)."""
+    from riskengine.errors import DeclarationError
+    from riskengine.integrity import check
+    from riskengine.safeload import load_document
+
+    doc, _ = load_document(Path(assessment), max_depth=64)
+    stored, actual = check(doc)
+    if stored is None:
+        raise DeclarationError("is not a riskengine assessment: it has no manifest.content_sha256", source=assessment)
+    if stored != actual:
+        _echo_err(f"MODIFIED {assessment}: manifest.content_sha256 is {stored}, but the content hashes to {actual}")
+        sys.exit(EXIT_GATE)
+    click.echo(f"ok {assessment}: content matches {stored}")
 
 
 # ------------------------------------------------------------------ validate
@@ -320,6 +398,39 @@ def schema(which: str) -> None:
     from riskengine.schema import assessment_schema, declaration_schema
 
     click.echo(json.dumps(declaration_schema() if which == "declaration" else assessment_schema(), indent=2))
+
+
+# ------------------------------------------------------------------ batch
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("--out", required=True, type=click.Path(), help="Output folder: results.csv, results.parquet, "
+              "assessments.jsonl, summary.html.")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [default: CPU count].")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask cluster (tcp://host:8786) instead.")
+@click.option("--resume", is_flag=True, help="Go on from the checkpoint of a batch that was stopped.")
+@click.option("--with-probes", is_flag=True, help="Run model probes where a declaration names a model and data.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Records per chunk (the unit of work and of checkpoints).")
+@click.option("--engine", type=click.Choice(["columns", "durable"]), default="columns", show_default=True,
+              help="How rules are matched: column-wise per chunk, or durable-rules per record (the reference).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_rules_option
+def batch(input_path: str, out: str, workers: int | None, scheduler: str | None, resume: bool, with_probes: bool,
+          lang: str, chunk_size: int, engine: str, quiet: bool, rule_dirs: tuple[str, ...]) -> None:
+    """Assess every declaration in INPUT (JSONL, CSV, or a folder of YAML/JSON files): one row per record."""
+    from riskengine.batch import BatchOptions, run_batch
+
+    options = BatchOptions(lang=lang, with_probes=with_probes, engine=engine, rule_dirs=rule_dirs)
+    result = run_batch(input_path, out, workers=workers, scheduler=scheduler, resume=resume, options=options,
+                       chunk_size=chunk_size, progress=not quiet, log=_echo_err)
+    t = result.tally
+    tiers = ", ".join(f"{t.tiers.get(tier, 0):,} {tier}" for tier in TIERS)
+    _echo_err(f"{t.records:,} records in {result.seconds:.1f} s: {tiers}; {t.errors:,} with errors, "
+              f"{t.duplicates:,} duplicate ids")
+    _echo_err("wrote " + ", ".join(str(p) for p in result.files))
 
 
 # ------------------------------------------------------------------ entry point

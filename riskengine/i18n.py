@@ -146,6 +146,7 @@ _T: dict[str, tuple[str, str]] = {
     # ---------------------------------------------------------------- findings
     "no_findings": ("No findings.", "无发现项。"),
     "category": ("Category", "类别"),
+    "severity": ("Severity", "严重程度"),
     "confidence": ("Confidence", "置信度"),
     "evidence": ("Evidence", "证据"),
     # ---------------------------------------------------------------- grade
@@ -221,6 +222,16 @@ _NAMES: dict[str, dict[str, tuple[str, str]]] = {
         "attack_success_rate": ("Attack success rate", "攻击成功率"),
         "flip_rate": ("Prediction flip rate", "预测翻转率"),
         "surrogate_fidelity": ("Surrogate fidelity", "代理模型保真度"),
+        "accuracy_drop": ("Accuracy drop", "准确率下降"),
+        "noisy_accuracy": ("Accuracy under noise", "噪声下准确率"),
+        "median_flip_distance": ("Median flip distance", "翻转所需扰动中位数"),
+        "group_accuracy_drop_gap": ("Gap in accuracy drop between groups", "群体间准确率下降差距"),
+        "sensitive_reliance": ("Reliance on sensitive features", "对敏感特征的依赖"),
+        "proxy_reliance": ("Reliance on proxies", "对代理特征的依赖"),
+        "proxy_strength": ("Proxy strength", "代理特征强度"),
+        "rank_stability": ("Importance rank stability", "重要性排序稳定性"),
+        "top_k_stability": ("Top-k importance stability", "前 k 重要特征稳定性"),
+        "baseline_accuracy": ("Baseline accuracy", "基线准确率"),
     },
     "rate": {"selection_rate": ("selection rate", "选择率"), "tpr": ("TPR", "真阳性率"),
              "fpr": ("FPR", "假阳性率"), "fnr": ("FNR", "假阴性率"), "precision": ("precision", "精确率"),
@@ -259,7 +270,10 @@ def names(lang: str) -> dict[str, dict[str, str]]:
 
 def name(kind: str, value: str, lang: str = "en") -> str:
     """The name of a vocabulary value, or the value made readable when it is not in the catalogue."""
-    found = names(lang).get(kind, {}).get(value)
+    table = names(lang)
+    found = table.get(kind, {}).get(value)
+    if found is None and kind == "rate":  # a probe's per-group columns are often its metrics
+        found = table["metric"].get(value)
     return found if found is not None else str(value).replace("_", " ")
 
 

@@ -84,6 +84,30 @@ def _equal_to_one_of(values: list[Any]) -> Check:
     return check
 
 
+def _all(checks: list[Check]) -> Check:
+    """One check that holds when every check holds (no generator: this runs millions of times)."""
+    if not checks:
+        return lambda x: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda x: a(x) and b(x)
+
+    def every(x: Any) -> bool:
+        for check in checks:
+            if not check(x):
+                return False
+        return True
+
+    return every
+
+
+_HANDLED = {"type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+            "exclusiveMaximum", "properties", "patternProperties", "additionalProperties", "required", "items",
+            "uniqueItems", "allOf", "if", "then", "else"}
+
+
 def compile_check(schema: Any) -> Check:
     """Compile a schema into a check (raises Unsupported when it cannot)."""
     if schema is True or schema == {}:
@@ -92,15 +116,19 @@ def compile_check(schema: Any) -> Check:
         return lambda x: False
     if not isinstance(schema, dict):
         raise Unsupported(repr(schema))
-    checks: list[Check] = []
     keys = set(schema) - _ANNOTATIONS
-    if "type" in keys:
-        checks.append(_type_check(schema["type"]))
-    if "enum" in keys:
-        checks.append(_equal_to_one_of(list(schema["enum"])))
-    if "const" in keys:
-        checks.append(_equal_to_one_of([schema["const"]]))
-    checks.extend(_string_checks(schema, keys))
+    if keys - _HANDLED:
+        raise Unsupported(", ".join(sorted(keys - _HANDLED)))
+    checks: list[Check] = []
+    for key in ("enum", "const"):
+        if key in keys:
+            values = list(schema[key]) if key == "enum" else [schema[key]]
+            checks.append(_equal_to_one_of(values))
+    if "type" in keys and not ("enum" in keys and _enum_implies_type(list(schema["enum"]), schema["type"])):
+        checks.insert(0, _type_check(schema["type"]))
+    string = _string_check(schema, keys)
+    if string is not None:
+        checks.append(string)
     checks.extend(_number_checks(schema, keys))
     if keys & {"properties", "patternProperties", "additionalProperties", "required"}:
         checks.append(_object_check(schema))
@@ -110,28 +138,31 @@ def compile_check(schema: Any) -> Check:
         checks.extend(compile_check(s) for s in schema["allOf"])
     if "if" in keys:
         checks.append(_conditional(schema))
-    handled = {"type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum",
-               "exclusiveMinimum", "exclusiveMaximum", "properties", "patternProperties", "additionalProperties",
-               "required", "items", "uniqueItems", "allOf", "if", "then", "else"}
-    if keys - handled:
-        raise Unsupported(", ".join(sorted(keys - handled)))
-    if len(checks) == 1:
-        return checks[0]
-    return lambda x: all(c(x) for c in checks)
+    return _all(checks)
 
 
-def _string_checks(schema: dict[str, Any], keys: set[str]) -> list[Check]:
-    out: list[Check] = []
-    if "pattern" in keys:
-        search = re.compile(schema["pattern"]).search
-        out.append(lambda x: not isinstance(x, str) or search(x) is not None)
-    if "minLength" in keys:
-        low = schema["minLength"]
-        out.append(lambda x: not isinstance(x, str) or len(x) >= low)
-    if "maxLength" in keys:
-        high = schema["maxLength"]
-        out.append(lambda x: not isinstance(x, str) or len(x) <= high)
-    return out
+def _enum_implies_type(values: list[Any], wanted: Any) -> bool:
+    """An enum of texts (and null) admits only what `type` admits, so the type need not be checked again."""
+    names = set(wanted if isinstance(wanted, list) else [wanted])
+    return all((isinstance(v, str) and "string" in names) or (v is None and "null" in names) for v in values)
+
+
+def _string_check(schema: dict[str, Any], keys: set[str]) -> Check | None:
+    if not keys & {"pattern", "minLength", "maxLength"}:
+        return None
+    search = re.compile(schema["pattern"]).search if "pattern" in keys else None
+    low = schema.get("minLength", 0)
+    high = schema.get("maxLength")
+
+    def check(x: Any) -> bool:
+        if not isinstance(x, str):
+            return True
+        n = len(x)
+        if n < low or (high is not None and n > high):
+            return False
+        return search is None or search(x) is not None
+
+    return check
 
 
 def _is_number(x: Any) -> bool:
@@ -151,6 +182,11 @@ def _number_checks(schema: dict[str, Any], keys: set[str]) -> list[Check]:
 def _object_check(schema: dict[str, Any]) -> Check:
     properties = {name: compile_check(sub) for name, sub in schema.get("properties", {}).items()}
     patterns = [(re.compile(p).search, compile_check(sub)) for p, sub in schema.get("patternProperties", {}).items()]
+    # a known property that a pattern matches must hold both: fold the pattern's check into it, once, here
+    for name in list(properties):
+        also = [sub for search, sub in patterns if search(name) is not None]
+        if also:
+            properties[name] = _all([properties[name], *also])
     extra = schema.get("additionalProperties", True)
     extra_check = None if extra is True else compile_check(extra)
     required = tuple(schema.get("required", ()))
@@ -163,11 +199,11 @@ def _object_check(schema: dict[str, Any]) -> Check:
                 return False
         for key, value in x.items():
             known = properties.get(key)
-            matched = False
             if known is not None:
-                matched = True
                 if not known(value):
                     return False
+                continue
+            matched = False
             for search, sub in patterns:
                 if search(key) is not None:
                     matched = True
@@ -192,8 +228,9 @@ def _array_check(schema: dict[str, Any]) -> Check:
                 if not items(item):
                     return False
         if unique and len(x) > 1:
-            if not all(isinstance(i, str) for i in x):
-                raise Unsure
+            for item in x:
+                if not isinstance(item, str):
+                    raise Unsure
             if len(set(x)) != len(x):
                 return False
         return True

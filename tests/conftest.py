@@ -30,3 +30,31 @@ def minimal_declaration(**application) -> dict:
            "purpose": "Testing.", "decision_role": "advisory", "autonomy_level": 0}
     app.update(application)
     return {"schema": "riskengine/v1", "application": app}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_written_assessment_matches_the_schema(tmp_path_factory):
+    """After the whole run, every assessment.json any test wrote under pytest's temporary folders must validate
+    against the published schema (`riskengine schema assessment`) and carry its own content hash."""
+    yield
+    import json as _json
+
+    from jsonschema import Draft202012Validator
+
+    from riskengine.integrity import check
+    from riskengine.schema import assessment_schema
+
+    validator = Draft202012Validator(assessment_schema())
+    problems = []
+    for path in sorted(tmp_path_factory.getbasetemp().rglob("assessment.json")):
+        try:
+            doc = _json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # a test that corrupts a file on purpose
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems.append(f"{path}: {'.'.join(map(str, errors[0].absolute_path))}: {errors[0].message[:200]}")
+        stored, actual = check(doc)
+        if stored != actual and "tampered" not in path.parts[-2]:
+            problems.append(f"{path}: content hash {stored} does not match {actual}")
+    assert not problems, "\n".join(problems)

@@ -480,6 +480,7 @@ def test_real_models_through_run_probes(tmp_path):
         ),
         {"fairness": LIMITS},
         tier="high",
+        only=["fairness"],
     )
     good = run_probes(
         _declaration(
@@ -489,6 +490,7 @@ def test_real_models_through_run_probes(tmp_path):
         ),
         {"fairness": LIMITS},
         tier="high",
+        only=["fairness"],
     )
     bad_r, good_r = bad["fairness"], good["fairness"]
     assert bad_r.status == good_r.status == "ok"
@@ -557,14 +559,16 @@ def test_shipped_onnx_and_skops_examples_run():
     from riskengine.declaration import load_declaration
 
     adult = run_probes(
-        load_declaration(EXAMPLES / "adult-income-onnx.yaml"), _scenario_limits("employment"), tier="high"
+        load_declaration(EXAMPLES / "adult-income-onnx.yaml"), _scenario_limits("employment"), tier="high",
+        only=["fairness"],
     )["fairness"]
     dpr = next(
         s for s in adult.details["limits"] if s["metric"] == "demographic_parity_ratio" and s["view"] == "sex"
     )
     assert dpr["status"] == "breach" and dpr["worst_group"] == {"sex": "Female"}
     german = run_probes(
-        load_declaration(EXAMPLES / "german-credit-skops.yaml"), _scenario_limits("finance"), tier="high"
+        load_declaration(EXAMPLES / "german-credit-skops.yaml"), _scenario_limits("finance"), tier="high",
+        only=["fairness"],
     )["fairness"]
     assert german.status == "ok" and german.details["model_kind"] == "skops"
     assert any(g["view"] == "sex+age_group" for g in german.details["insufficient_groups"])

@@ -79,8 +79,9 @@ def _domain(values: list[float]) -> tuple[float, float]:
     finite = [v for v in values if _is_num(v)]
     lo = min([0.0, *finite])
     hi = max([0.0, *finite])
-    if 0 <= lo and hi <= 1:
+    if -1 <= lo and hi <= 1:  # rates, ratios and differences: keep 0..1 in view, a small negative part beside it
         hi = 1.0 if hi > 0.45 else _nice_ceiling(hi * 1.15 or 0.1)
+        lo = -_nice_ceiling(-lo * 1.15) if lo < 0 else 0.0
     else:
         hi = _nice_ceiling(hi * 1.1) if hi > 0 else 0.0
         lo = -_nice_ceiling(-lo * 1.1) if lo < 0 else 0.0
@@ -100,14 +101,29 @@ class Scale:
         return round(self.x0 + (v - self.lo) / (self.hi - self.lo) * (self.x1 - self.x0), 1)
 
     def ticks(self, n: int = 4) -> list[dict[str, Any]]:
-        step = (self.hi - self.lo) / n
-        return [{"x": self(self.lo + i * step), "label": fmt(self.lo + i * step, 2)} for i in range(n + 1)]
+        """Gridlines at round values (multiples of a 1-2-2.5-5 step) across the domain."""
+        step = _nice_ceiling((self.hi - self.lo) / n)
+        first = math.ceil(self.lo / step - 1e-9)
+        out, i = [], first
+        while i * step <= self.hi + 1e-9:
+            v = round(i * step, 10)
+            out.append({"x": self(v), "label": fmt(v, 3 if step < 0.01 else 2)})
+            i += 1
+        return out
 
 
 def group_text(group: Mapping[str, Any], single: bool = False) -> str:
     if single and len(group) == 1:
         return str(next(iter(group.values())))
     return " · ".join(f"{k}={v}" for k, v in group.items()) if not single else " · ".join(str(v) for v in group.values())
+
+
+FRAMEWORK_ORDER = ("eu_ai_act", "shanghai_2021", "tc260", "nist_ai_rmf", "iso_iec_42001")
+
+
+def natural_key(text: str) -> list[Any]:
+    """'Art. 4' before 'Art. 10': digits compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
 
 
 def anchor(prefix: str, text: str) -> str:
@@ -137,7 +153,7 @@ def _limits_block(p: Mapping[str, Any], t: Mapping[str, str], nm: Callable[[str,
             "interval_text": (f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval and all(map(_is_num, interval))
                               else "–"),
             "worst": group_text(r["worst_group"]) if isinstance(r.get("worst_group"), Mapping) else "–",
-            "rule_id": r.get("rule_id", ""),
+            "rule_id": r.get("rule_id", ""), "bar": None, "whisker": None, "allowed": None, "limit_x": None,
         }
         if _is_num(limit):
             row["limit_x"] = scale(limit)
@@ -185,8 +201,9 @@ def _group_blocks(p: Mapping[str, Any], t: Mapping[str, str], nm: Callable[[str,
             for j, k in enumerate(series):
                 v = r.get(k)
                 if _is_num(v):
-                    bars.append({"x": scale(0.0 if scale.lo <= 0 else scale.lo), "y": round(y + 5 + j * bar_h, 1),
-                                 "w": max(0.5, round(scale(v) - scale(max(scale.lo, 0.0)), 1)),
+                    zero, xv = scale(max(scale.lo, min(0.0, scale.hi))), scale(v)
+                    bars.append({"x": min(zero, xv), "y": round(y + 5 + j * bar_h, 1),
+                                 "w": max(0.5, round(abs(xv - zero), 1)),
                                  "h": round(bar_h - 1.5, 1), "colour": SERIES_COLOURS[j % len(SERIES_COLOURS)],
                                  "title": f"{nm('rate', k)} {fmt(v)}"})
             drawn.append({"y": y, "mid": y + row_h / 2, "label": group_text(r["group"], single=True),
@@ -400,6 +417,10 @@ def build(a: Mapping[str, Any], lang: str | None = None) -> dict[str, Any]:
             "verified": t["verified_primary"] if c.get("verified") == "primary" else t["verified_secondary"],
             "cited_by": by_rule.get(ref, [])})
 
+    order = {fw: i for i, fw in enumerate(FRAMEWORK_ORDER)}
+    frameworks = dict(sorted(frameworks.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    for rows in frameworks.values():
+        rows.sort(key=lambda r: natural_key(r["ref"]))
     missing = list(a.get("missing_controls", []))
     titles = a.get("control_titles", {})
     gap_findings = {f.get("evidence", {}).get("control"): f for f in findings if f["category"] == "control_gap"}

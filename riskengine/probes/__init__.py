@@ -24,9 +24,10 @@ ProbeFn = Callable[["ProbeContext"], ProbeResult]
 
 _REGISTRY: dict[str, ProbeFn] = {}
 
-#: Keys a declaration's `probes.<name>` may set. Limits and group sizes come from the scenario norms
-#: only, so a provider cannot relax its own thresholds; these keys only tune how the measurement runs.
-DECLARATION_TUNABLE = frozenset({"n_boot", "seed", "max_rows"})
+#: Keys a declaration's `probes.<name>` may set. Limits, group sizes, noise levels and attack budgets come
+#: from the scenario norms only, so a provider cannot relax its own thresholds; these keys only tune how
+#: long and on how many rows the measurement runs (what was cut is recorded in the result).
+DECLARATION_TUNABLE = frozenset({"n_boot", "seed", "max_rows", "time_budget_s", "attack_rows"})
 
 
 def register(name: str, validate: Callable[[Any, str], dict[str, Any]] | None = None
@@ -47,10 +48,16 @@ def register(name: str, validate: Callable[[Any, str], dict[str, Any]] | None = 
     return deco
 
 
+#: Built-in probes run in this order whatever order their modules were imported in: fairness first,
+#: the costly model-querying probes last. Other registered probes follow in registration order.
+_BUILTIN_ORDER = ("fairness", "robustness", "explainability")
+
+
 def registered() -> tuple[str, ...]:
-    """Names of the registered probes, in registration order."""
+    """Names of the registered probes, built-ins first in their fixed order, then the others."""
     _load_builtin()
-    return tuple(_REGISTRY)
+    first = [n for n in _BUILTIN_ORDER if n in _REGISTRY]
+    return tuple(first + [n for n in _REGISTRY if n not in first])
 
 
 class _SharedInputs:
@@ -131,7 +138,7 @@ def run_probes(
     """
     _load_builtin()
     shared = _SharedInputs(decl, trust_pickle, tuple(trusted_types))
-    wanted = list(only) if only is not None else list(_REGISTRY)
+    wanted = list(only) if only is not None else list(registered())
     results: dict[str, ProbeResult] = {}
     for name in wanted:
         fn = _REGISTRY[name]
@@ -164,10 +171,12 @@ def validate_probe_settings(name: str, settings: Any, where: str) -> dict[str, A
 
 
 _VALIDATORS: dict[str, Callable[[Any, str], dict[str, Any]]] = {}
-_PLANNED = ("robustness", "explainability")
-"""Probes whose settings the norms already carry, before their code lands."""
+_PLANNED: tuple[str, ...] = ()
+"""Probes whose settings the norms may carry before their code lands (none at the moment)."""
 
 
 def _load_builtin() -> None:
     """Import the built-in probe modules so their @register decorators run (cheap: they import lazily)."""
     from riskengine.probes import fairness  # noqa: F401
+    from riskengine.probes import robustness  # noqa: F401
+    from riskengine.probes import explainability  # noqa: F401

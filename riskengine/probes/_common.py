@@ -578,8 +578,12 @@ def judge_limits(
         obs = observed.get(metric) or Observation(None, reason="not measured")
         clauses = tuple(dict.fromkeys([*lim["clauses"], base_clause]))
         rid = rule_id(prefix, metric)
-        entry: dict[str, Any] = {"name": metric, "metric": metric, "rule_id": rid, "value": obs.value,
-                                 "observed": obs.value, "bound": bound, "limit": limit, "clauses": list(clauses)}
+        shown = num(obs.value) if obs.value is not None else None  # infinity (never flipped) shows as null
+        entry: dict[str, Any] = {"name": metric, "metric": metric, "rule_id": rid, "value": shown,
+                                 "observed": shown, "bound": bound, "limit": limit, "clauses": list(clauses),
+                                 "view": str(obs.evidence.get("view") or obs.evidence.get("attack")
+                                             or obs.evidence.get("perturbation") or ""),
+                                 "interval": obs.evidence.get("interval")}
         if obs.value is None:
             entry.update(status="not_measured", reason=obs.reason)
             statuses.append(entry)
@@ -610,7 +614,7 @@ def judge_limits(
                 remediation=rem[1 if zh else 0],
                 rationale=lim["rationale"].get(lang) or lim["rationale"].get("en", ""),
                 confidence=obs.evidence.get("confidence", "high"),
-                evidence={"metric": metric, "observed": obs.value, "limit": limit, "bound": bound,
+                evidence={"metric": metric, "observed": shown, "limit": limit, "bound": bound,
                           **{k: v for k, v in obs.evidence.items() if k != "confidence"}},
             )
         )

@@ -1,0 +1,1292 @@
+"""`riskengine batch`: assess many declarations, on one machine or on a Dask cluster, and lose none of them.
+
+The pipeline per record is the one `riskengine assess` runs (safeload ->
+parse_declaration -> assess -> assessment_dict); only two things differ, and
+neither changes a result:
+
+- the rules that fire are decided for a whole chunk at once, column-wise
+  (rules/vectorized.py), instead of one durable-rules call per record; the
+  tests hold both equal, and `--engine durable` runs the batch on
+  durable-rules itself;
+- probes run only with `--with-probes`.
+
+Layout of a run (INPUT -> chunks -> workers -> one writer):
+
+- the coordinator reads INPUT once, streaming, to cut it into chunks of
+  `--chunk-size` records (byte ranges of a JSONL or CSV file, or lists of
+  files of a folder); it never holds records;
+- a worker (a local process, or a Dask worker) reads its chunk from INPUT
+  itself, assesses it and returns the rows and the assessments' JSON lines;
+  each worker process loads the rules once;
+- the coordinator commits chunks strictly in input order: it flags duplicate
+  ids, appends to the working files in OUT/.riskengine-batch/, and every few
+  seconds flushes them to disk and writes a checkpoint (the sizes of the files
+  and where the input continues). `--resume` truncates the working files to
+  the checkpoint and goes on from there, so every record ends up exactly once;
+- at the end the final files are renamed into OUT.
+
+Heavy modules (numpy, pyarrow, distributed) are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskengine import __version__, vocab
+from riskengine.errors import DeclarationError, DeclarationErrors, OutputError, RiskEngineError
+from riskengine.safeload import MAX_BYTES
+
+WORK = ".riskengine-batch"
+"""The working folder inside OUT: partial outputs, the checkpoint and the lock."""
+CHECKPOINT_SECONDS = 2.0
+"""At most this long between checkpoints (data flushed to disk first); a kill loses only work since then."""
+LIST_LIMIT = 500
+"""Entries kept for each list in the summary (prohibited, high-risk, duplicates, errors); results.csv has all."""
+TOP_PROVIDERS = 30
+CSV_LIST_SEPARATOR = ";"
+SEVERITIES = vocab.SEVERITIES
+FOLDER_SUFFIXES = (".yaml", ".yml", ".json")
+INPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+COLUMNS = ("record", "source", "line", "id", "name", "provider", "scenario", "tier", "in_scope", "grade", "score",
+           "tier_reasons", "missing_controls", *(f"findings_{s}" for s in SEVERITIES), "error", "duplicate_of")
+"""One row per input record, in input order: results.csv and results.parquet."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    lang: str = "en"
+    with_probes: bool = False
+    engine: str = "columns"
+    """columns (rules evaluated column-wise per chunk) or durable (durable-rules per record, like assess)."""
+    rule_dirs: tuple[str, ...] = ()
+
+
+# ====================================================================== reading records
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """What a worker needs to read and assess one chunk; small, so it travels cheaply to a cluster."""
+
+    number: int
+    kind: str
+    """jsonl, csv or folder."""
+    path: str
+    """Absolute path of the input file or folder (on a cluster: the same path on every worker)."""
+    display: str
+    """The input as the user named it: the `source` column."""
+    first_record: int
+    """1-based number of the chunk's first record in the whole input."""
+    start: int = 0
+    end: int = 0
+    """Byte range of the chunk in a JSONL or CSV file."""
+    first_line: int = 1
+    """Line number at `start`."""
+    header: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    """Folder input: the chunk's files, relative to the folder."""
+    options: BatchOptions = field(default_factory=BatchOptions)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    line: int | None
+    body: bytes | None
+    """The record's bytes without the line break (None when unreadable: see problem)."""
+    problem: str = ""
+
+
+def _lines(fh: Any, start: int, end: int | None, first_line: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, line without its break or None when longer than MAX_BYTES, offset after it)."""
+    fh.seek(start)
+    pos, number = start, first_line - 1
+    while end is None or pos < end:
+        raw = fh.readline(MAX_BYTES + 2)
+        if not raw:
+            return
+        pos += len(raw)
+        number += 1
+        if not raw.endswith(b"\n") and len(raw) > MAX_BYTES:
+            while raw and not raw.endswith(b"\n"):  # skip the rest of an oversized line
+                raw = fh.readline(MAX_BYTES)
+                pos += len(raw)
+            yield number, None, pos
+            continue
+        yield number, raw.rstrip(b"\r\n"), pos
+
+
+def _too_large() -> str:
+    return f"larger than {MAX_BYTES // 1024} KiB; a declaration is a few kilobytes"
+
+
+Records = Iterator[tuple[RawRecord | None, int, int]]
+"""(record, or None for a blank line, which is not a record; offset after it; number of the next line)."""
+
+
+def jsonl_records(fh: Any, start: int = 0, end: int | None = None, first_line: int = 1) -> Records:
+    """One record per line of a JSONL file."""
+    for number, body, pos in _lines(fh, start, end, first_line):
+        if body is None:
+            yield RawRecord(number, None, _too_large()), pos, number + 1
+        elif not body.strip():
+            yield None, pos, number + 1
+        else:
+            yield RawRecord(number, body), pos, number + 1
+
+
+def csv_records(fh: Any, start: int = 0, end: int | None = None, first_line: int = 1) -> Records:
+    """One record per CSV row: a row ends at a line break outside double quotes (RFC 4180)."""
+    pieces: list[bytes] = []
+    quotes = size = 0
+    first = first_line
+    number, pos = first_line - 1, start
+    for number, body, pos in _lines(fh, start, end, first_line):
+        if body is None:
+            pieces, quotes, size = [], 0, 0
+            yield RawRecord(number, None, _too_large()), pos, number + 1
+            continue
+        if not pieces:
+            first = number
+            if not body.strip():
+                yield None, pos, number + 1
+                continue
+        pieces.append(body)
+        quotes += body.count(b'"')
+        size += len(body) + 1
+        if quotes % 2 == 0:
+            yield RawRecord(first, b"\n".join(pieces)), pos, number + 1
+            pieces, quotes, size = [], 0, 0
+        elif size > MAX_BYTES:
+            yield (RawRecord(first, None, "a quoted field is never closed (or the row is larger than "
+                                          f"{MAX_BYTES // 1024} KiB)"), pos, number + 1)
+            pieces, quotes, size = [], 0, 0
+    if pieces:
+        yield RawRecord(first, b"\n".join(pieces), "a quoted field is never closed"), pos, number + 1
+
+
+# ---------------------------------------------------------------------- CSV columns
+
+
+def _schema_node(path: tuple[str, ...]) -> dict[str, Any] | None:
+    from riskengine.schema import declaration_schema
+
+    node: Any = declaration_schema()
+    for part in path:
+        props = node.get("properties", {}) if isinstance(node, dict) else {}
+        if part in props:
+            node = props[part]
+        elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return None
+    return node
+
+
+def column_path(column: str) -> tuple[str, ...]:
+    """The declaration path a CSV column fills: `deployer.sector` and `application.deployer.sector` alike."""
+    parts = tuple(p.strip() for p in column.strip().split("."))
+    if parts[0] in ("schema", "application", "model", "data", "probes") or parts[0].startswith("x-"):
+        return parts
+    return ("application", *parts)
+
+
+def check_header(header: list[str], source: str) -> tuple[str, ...]:
+    """The header's columns, each naming a declaration field; an unknown or repeated column is bad input."""
+    from riskengine.errors import did_you_mean
+
+    known = ["schema", *csv_columns()]
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for i, cell in enumerate(header):
+        name = cell.strip().lstrip("\ufeff")
+        if not name:
+            raise RiskEngineError(f"header column {i + 1} is empty", source=source)
+        path = column_path(name)
+        if path in seen:
+            raise RiskEngineError(f"column '{name}' appears twice", source=source)
+        seen.add(path)
+        node = _schema_node(path)
+        if not path[-1].startswith("x-"):
+            if node is None:
+                raise RiskEngineError(f"column '{name}' is not a declaration field", source=source,
+                                      hint=did_you_mean(name, known) or "see examples/batch/template.csv")
+            if node.get("type") == "object" or "properties" in node:
+                raise RiskEngineError(f"column '{name}' names a section; give its fields as dotted columns "
+                                      f"such as '{name}.{next(iter(node.get('properties', {'x': 0})))}'",
+                                      source=source)
+        out.append(name)
+    return tuple(out)
+
+
+def csv_columns() -> list[str]:
+    """Every declaration field a CSV column can hold, in the short form the template uses."""
+    out: list[str] = []
+
+    def walk(node: dict[str, Any], prefix: tuple[str, ...]) -> None:
+        for name, sub in node.get("properties", {}).items():
+            path = (*prefix, name)
+            if sub.get("type") == "object" or ("properties" in sub and "type" not in sub):
+                if path != ("probes",):
+                    walk(sub, path)
+                continue
+            if path != ("schema",):  # optional: a CSV row is riskengine/v1 unless a `schema` column says otherwise
+                out.append(".".join(path[1:] if path[0] == "application" else path))
+
+    from riskengine.schema import declaration_schema
+
+    walk(declaration_schema(), ())
+    return out
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+_TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
+
+
+def _cell_value(text: str, node: dict[str, Any] | None) -> Any:
+    """A CSV cell typed by the schema field it fills; what cannot be typed stays text, for validation to name."""
+    kinds = (node or {}).get("type", "string")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "array" in kinds:
+        return [v.strip() for v in text.split(CSV_LIST_SEPARATOR) if v.strip()]
+    value = text.strip()
+    if kinds == ["boolean"]:
+        low = value.lower()
+        return True if low in _TRUE else False if low in _FALSE else text
+    if "integer" in kinds and _INT.match(value):
+        return int(value)
+    if "number" in kinds and _FLOAT.match(value):
+        return float(value)
+    return text
+
+
+def csv_document(header: tuple[str, ...], cells: list[str]) -> dict[str, Any]:
+    """The declaration a CSV row holds: empty cells are left out (so defaults apply)."""
+    doc: dict[str, Any] = {}
+    for name, cell in zip(header, cells):
+        if cell.strip() == "":
+            continue
+        path = column_path(name)
+        target = doc
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):  # pragma: no cover - header check forbids section columns
+                break
+        target[path[-1]] = _cell_value(cell, _schema_node(path))
+    doc.setdefault("schema", vocab.SCHEMA_ID)
+    return doc
+
+
+def csv_row(doc: dict[str, Any], header: list[str] | tuple[str, ...]) -> list[str]:
+    """The CSV row for a declaration (the inverse of csv_document, for the columns given)."""
+    out = []
+    for name in header:
+        value: Any = doc
+        for part in column_path(name):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            out.append("")
+        elif isinstance(value, bool):
+            out.append("true" if value else "false")
+        elif isinstance(value, list):
+            out.append(CSV_LIST_SEPARATOR.join(str(v) for v in value))
+        else:
+            out.append(str(value))
+    return out
+
+
+# ====================================================================== the worker
+
+
+@dataclass
+class ChunkResult:
+    number: int
+    rows: list[list[Any]]
+    """COLUMNS without duplicate_of (the coordinator adds it)."""
+    assessments: bytes
+    """One JSON line per assessed record, in record order."""
+    blank_lines: int = 0
+    seconds: float = 0.0
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, DeclarationErrors):
+        errors: list[RiskEngineError] = list(exc.errors)
+    elif isinstance(exc, RiskEngineError):
+        errors = [exc]
+    else:
+        return f"internal error: {type(exc).__name__}: {exc}"
+    # the source is in the row's own columns; each message names the field
+    return "; ".join(RiskEngineError(e.message, field=e.field, hint=e.hint).format() for e in errors)
+
+
+def _peek(doc: Any, key: str) -> str:
+    app = doc.get("application") if isinstance(doc, dict) else None
+    value = app.get(key) if isinstance(app, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _read_chunk(spec: ChunkSpec) -> tuple[list[tuple[int | None, str, Any, bytes | None, str | None, str]], int]:
+    """(line, source, document or None, bytes, base folder, problem) per record of the chunk, and blank lines."""
+    from riskengine.safeload import decode_utf8, load_document, parse_text
+
+    out: list[tuple[int | None, str, Any, bytes | None, str | None, str]] = []
+    blank = 0
+    if spec.kind == "folder":
+        for rel in spec.files:
+            path = Path(spec.path) / rel
+            try:
+                doc, data = load_document(path, rel)
+                out.append((None, rel, doc, data, str(path.resolve().parent), ""))
+            except RiskEngineError as exc:
+                out.append((None, rel, None, None, None, _error_text(exc)))
+        return out, blank
+    base = str(Path(spec.path).parent)
+    reader = jsonl_records if spec.kind == "jsonl" else csv_records
+    with open(spec.path, "rb") as fh:
+        for record, _, _ in reader(fh, spec.start, spec.end, spec.first_line):
+            if record is None:
+                blank += 1
+                continue
+            source = f"{spec.display}:{record.line}"
+            if record.body is None:
+                out.append((record.line, source, None, None, base, record.problem))
+                continue
+            try:
+                text = decode_utf8(record.body, source)
+                problem = ""
+                if spec.kind == "jsonl":
+                    doc = parse_text(text, source, json_only=True)
+                else:
+                    if record.problem:
+                        raise DeclarationError(record.problem, source=source)
+                    doc, problem = _csv_doc(spec.header, text, source)
+                out.append((record.line, source, doc, record.body, base, problem))
+            except RiskEngineError as exc:
+                out.append((record.line, source, None, record.body, base, _error_text(exc)))
+    return out, blank
+
+
+def _csv_doc(header: tuple[str, ...], text: str, source: str) -> tuple[dict[str, Any], str]:
+    """The row's declaration, and a problem with the row itself (the declaration then only names the row)."""
+    try:
+        cells = next(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise DeclarationError(f"not valid CSV: {exc}", source=source) from None
+    doc = csv_document(header, cells[:len(header)])
+    if len(cells) > len(header):
+        return doc, f"the row has {len(cells)} cells, the header {len(header)}"
+    return doc, ""
+
+
+def run_chunk(spec: ChunkSpec) -> ChunkResult:
+    """Assess one chunk. Runs in a worker process (local or Dask); every record gives exactly one row."""
+    from riskengine.assess import Options, assess, assessment_dict
+    from riskengine.declaration import parse_declaration, sha256_bytes
+    from riskengine.rules import load_knowledge
+    from riskengine.rules.conditions import build_fact
+
+    t0 = time.perf_counter()
+    options = spec.options
+    kb = load_knowledge(options.rule_dirs)
+    records, blank = _read_chunk(spec)
+    decls: list[Any] = []
+    errors: list[str] = []
+    for line, source, doc, body, base, problem in records:
+        decl = None
+        if not problem:
+            try:
+                decl = parse_declaration(doc, source=source, sha256=sha256_bytes(body or b""), base_dir=base)
+            except RiskEngineError as exc:
+                problem = _error_text(exc)
+        decls.append(decl)
+        errors.append(problem)
+    hits: Any = None
+    valid = [d for d in decls if d is not None]
+    if options.engine == "columns" and valid:
+        from riskengine.rules.vectorized import for_knowledge
+
+        hits = for_knowledge(kb).evaluate([build_fact(d.raw) for d in valid])
+    assess_options = Options(lang=options.lang, run_probes=options.with_probes)
+    dumps = json.JSONEncoder(separators=(",", ":")).encode  # ASCII escapes: twice as fast as ensure_ascii=False
+    lines: list[str] = []
+    rows: list[list[Any]] = []
+    k = 0
+    for i, ((line, source, doc, _body, _base, _p), decl) in enumerate(zip(records, decls)):
+        number = spec.first_record + i
+        where = spec.display if line is not None else source
+        problem = errors[i]
+        if decl is not None:
+            record_hits = hits[k] if hits is not None else None
+            k += 1
+            try:
+                result = assessment_dict(assess(decl, kb, assess_options, record_hits))
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
+                problem = _error_text(exc)
+            else:
+                lines.append(dumps(result))
+                counts = result["finding_counts"]
+                app = result["application"]
+                rows.append([number, where, line, app["id"], app["name"], app["provider"], app["scenario"],
+                             result["tier"], result["in_scope"], result["grade"], result["score"],
+                             [r["rule_id"] for r in result["tier_reasons"]], list(result["missing_controls"]),
+                             *(counts.get(s, 0) for s in SEVERITIES), ""])
+                continue
+        rows.append([number, where, line, _peek(doc, "id"), _peek(doc, "name"), _peek(doc, "provider"),
+                     _peek(doc, "scenario") if _peek(doc, "scenario") in vocab.SCENARIOS else "",
+                     None, None, None, None, [], [], *([None] * len(SEVERITIES)), problem])
+    text = "\n".join(lines) + "\n" if lines else ""
+    return ChunkResult(spec.number, rows, text.encode("utf-8"), blank, time.perf_counter() - t0)
+
+
+def _warm_worker(rule_dirs: tuple[str, ...], engine: str) -> None:
+    """Process pool initializer: die with the coordinator, and load the rules once per worker process."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle (it keeps the checkpoint)
+    _die_with_parent()
+    from riskengine.rules import load_knowledge
+
+    kb = load_knowledge(rule_dirs)
+    if engine == "columns":
+        from riskengine.rules.vectorized import for_knowledge
+
+        for_knowledge(kb)
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM when its coordinator dies (even by SIGKILL), so none is left behind."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: workers end when the pool's pipes close
+        pass
+
+
+# ====================================================================== the input, cut into chunks
+
+
+@dataclass
+class Input:
+    path: Path
+    display: str
+    kind: str
+    header: tuple[str, ...] = ()
+    body_start: int = 0
+    """Offset of the first record (after a CSV header)."""
+    body_line: int = 1
+    files: list[str] = field(default_factory=list)
+    size: int = 0
+
+    def fingerprint(self) -> dict[str, Any]:
+        h = hashlib.sha256()
+        if self.kind == "folder":
+            for rel in self.files:
+                st = (self.path / rel).stat()
+                h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        else:
+            st = self.path.stat()
+            h.update(f"{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            with open(self.path, "rb") as fh:
+                h.update(fh.read(1 << 20))
+        return {"path": str(self.path), "kind": self.kind, "size": self.size, "sha256": h.hexdigest()}
+
+
+def open_input(name: str) -> Input:
+    """Check INPUT: a JSONL or CSV file, or a folder of YAML/JSON declarations (bad input is exit 2)."""
+    path = Path(name)
+    if not path.exists():
+        raise RiskEngineError("no such file or folder", source=name, field="INPUT")
+    if path.is_dir():
+        try:
+            files = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES)
+        except OSError as exc:
+            raise RiskEngineError(f"cannot be read: {exc.strerror}", source=name, field="INPUT") from None
+        return Input(path.resolve(), name, "folder", files=files, size=len(files))
+    kind = INPUT_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise RiskEngineError(f"cannot tell the input format from '{path.suffix or 'no extension'}'",
+                              source=name, field="INPUT",
+                              hint="use a .jsonl or .csv file, or a folder of .yaml/.json declarations")
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            inp = Input(path.resolve(), name, kind, size=size)
+            if kind == "csv":
+                _read_header(fh, inp)
+    except OSError as exc:
+        raise RiskEngineError(f"cannot be read: {exc.strerror}", source=name, field="INPUT") from None
+    return inp
+
+
+def _read_header(fh: Any, inp: Input) -> None:
+    from riskengine.safeload import decode_utf8
+
+    for record, pos, next_line in csv_records(fh):
+        if record is None:
+            continue
+        if record.body is None or record.problem:
+            raise RiskEngineError(f"the header row is unreadable: {record.problem}", source=inp.display)
+        text = decode_utf8(record.body, f"{inp.display}:{record.line}")
+        try:
+            cells = next(csv.reader(io.StringIO(text, newline=""), strict=True))
+        except (csv.Error, StopIteration) as exc:
+            raise RiskEngineError(f"the header row is not valid CSV: {exc}", source=inp.display) from None
+        inp.header = check_header(cells, inp.display)
+        inp.body_start, inp.body_line = pos, next_line
+        return
+    raise RiskEngineError("has no header row (see examples/batch/template.csv)", source=inp.display)
+
+
+@dataclass
+class Position:
+    """Where the input continues: what a checkpoint stores."""
+
+    chunk: int = 0
+    record: int = 1
+    offset: int = 0
+    line: int = 1
+
+
+def plan_chunks(inp: Input, chunk_size: int, at: Position, options: BatchOptions) -> Iterator[tuple[ChunkSpec, Position]]:
+    """The chunks from `at` on, each with the position after it; reads INPUT once, streaming."""
+    common = {"kind": inp.kind, "path": str(inp.path), "display": inp.display, "header": inp.header,
+              "options": options}
+    if inp.kind == "folder":
+        index, number = at.record - 1, at.chunk
+        while index < len(inp.files):
+            files = tuple(inp.files[index:index + chunk_size])
+            spec = ChunkSpec(number=number, first_record=index + 1, files=files, **common)
+            index += len(files)
+            number += 1
+            yield spec, Position(number, index + 1, index, 1)
+        return
+    reader = jsonl_records if inp.kind == "jsonl" else csv_records
+    with open(inp.path, "rb") as fh:
+        start, line, record, number, count = at.offset, at.line, at.record, at.chunk, 0
+        pos, next_line = start, line
+        for rec, pos, next_line in reader(fh, start, None, line):
+            if rec is None:
+                continue
+            count += 1
+            if count == chunk_size:
+                yield (ChunkSpec(number=number, first_record=record, start=start, end=pos, first_line=line, **common),
+                       Position(number + 1, record + count, pos, next_line))
+                start, line, record, number, count = pos, next_line, record + count, number + 1, 0
+        if pos > start:  # the rest (records, or only blank lines, which the chunk counts)
+            yield (ChunkSpec(number=number, first_record=record, start=start, end=pos, first_line=line, **common),
+                   Position(number + 1, record + count, pos, next_line))
+
+
+# ====================================================================== duplicate ids
+
+
+def id_hash(app_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(app_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class IdIndex:
+    """Every id seen so far as 64-bit hashes in sorted numpy runs: 24 bytes per record, O(log n) look-ups.
+
+    Each entry keeps the hash, the record number and the line of the id's first occurrence. Runs merge
+    when the newer is at least half the older (amortised n log n over the whole input).
+    """
+
+    DTYPE = [("hash", "<u8"), ("record", "<i8"), ("line", "<i8")]
+
+    def __init__(self) -> None:
+        self.runs: list[Any] = []
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.runs)
+
+    def add_run(self, entries: Any) -> None:
+        import numpy as np
+
+        if not len(entries):
+            return
+        self.runs.append(np.sort(entries, order="hash"))
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            merged = np.concatenate([self.runs.pop(), self.runs.pop()])
+            self.runs.append(np.sort(merged, order="hash"))
+
+    def first(self, hashes: Any) -> tuple[Any, Any]:
+        """For each hash, the record and line of its first occurrence (record -1 when new)."""
+        import numpy as np
+
+        records = np.full(len(hashes), -1, dtype=np.int64)
+        lines = np.full(len(hashes), -1, dtype=np.int64)
+        for run in self.runs:
+            keys = run["hash"]
+            pos = np.searchsorted(keys, hashes)
+            pos[pos >= len(keys)] = 0
+            hit = keys[pos] == hashes
+            records[hit] = run["record"][pos[hit]]
+            lines[hit] = run["line"][pos[hit]]
+        return records, lines
+
+    def commit(self, rows: list[list[Any]], where: Any) -> tuple[list[str], bytes]:
+        """duplicate_of for each row (empty when its id is new), and the new entries as bytes for ids.bin."""
+        import numpy as np
+
+        col_record, col_line, col_id = COLUMNS.index("record"), COLUMNS.index("line"), COLUMNS.index("id")
+        out = [""] * len(rows)
+        with_id = [i for i, r in enumerate(rows) if r[col_id]]
+        if not with_id:
+            return out, b""
+        hashes = np.array([id_hash(rows[i][col_id]) for i in with_id], dtype=np.uint64)
+        earlier, earlier_line = self.first(hashes)
+        seen: dict[int, tuple[int, int]] = {}
+        new = []
+        for j, i in enumerate(with_id):
+            h = int(hashes[j])
+            row = rows[i]
+            if earlier[j] >= 0:
+                out[i] = where(int(earlier[j]), int(earlier_line[j]))
+            elif h in seen:
+                out[i] = where(*seen[h])
+            else:
+                line = row[col_line] if row[col_line] is not None else -1
+                seen[h] = (row[col_record], line)
+                new.append((h, row[col_record], line))
+        entries = np.array(new, dtype=self.DTYPE)
+        self.add_run(entries)
+        return out, entries.tobytes()
+
+    def load(self, data: bytes) -> None:
+        import numpy as np
+
+        self.runs = []
+        self.add_run(np.frombuffer(data, dtype=self.DTYPE).copy())
+
+
+# ====================================================================== the summary's numbers
+
+
+@dataclass
+class Tally:
+    """What summary.html shows, updated chunk by chunk; bounded (lists capped at LIST_LIMIT)."""
+
+    records: int = 0
+    assessed: int = 0
+    errors: int = 0
+    duplicates: int = 0
+    blank_lines: int = 0
+    tiers: dict[str, int] = field(default_factory=dict)
+    grades: dict[str, int] = field(default_factory=dict)
+    by_scenario: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_provider: dict[str, dict[str, int]] = field(default_factory=dict)
+    gaps: dict[str, int] = field(default_factory=dict)
+    prohibited: list[dict[str, Any]] = field(default_factory=list)
+    high: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_list: list[dict[str, Any]] = field(default_factory=list)
+    error_list: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, row: list[Any]) -> None:
+        r = dict(zip(COLUMNS, row))
+        self.records += 1
+        where = f"{r['source']}:{r['line']}" if r["line"] is not None else r["source"]
+        if r["duplicate_of"]:
+            self.duplicates += 1
+            if len(self.duplicate_list) < LIST_LIMIT:
+                self.duplicate_list.append({"id": r["id"], "where": where, "first": r["duplicate_of"]})
+        if r["error"]:
+            self.errors += 1
+            if len(self.error_list) < LIST_LIMIT:
+                self.error_list.append({"where": where, "id": r["id"], "error": r["error"]})
+            return
+        self.assessed += 1
+        tier = r["tier"]
+        _bump(self.tiers, tier)
+        _bump(self.grades, r["grade"])
+        _bump(self.by_scenario.setdefault(r["scenario"], {}), tier)
+        _bump(self.by_provider.setdefault(r["provider"], {}), tier)
+        for control in r["missing_controls"]:
+            _bump(self.gaps, control)
+        if tier in ("prohibited", "high"):
+            target = self.prohibited if tier == "prohibited" else self.high
+            if len(target) < LIST_LIMIT:
+                target.append({"id": r["id"], "name": r["name"], "provider": r["provider"],
+                               "scenario": r["scenario"], "where": where, "grade": r["grade"],
+                               "reasons": r["tier_reasons"], "missing": r["missing_controls"]})
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tally:
+        return cls(**data)
+
+
+def _bump(counter: dict[str, int], key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+# ====================================================================== outputs
+
+
+class Outputs:
+    """The working files in OUT/.riskengine-batch/: appended chunk by chunk, truncated back on --resume."""
+
+    FILES = ("results.csv", "assessments.jsonl", "ids.bin")
+
+    def __init__(self, work: Path, fresh: bool, sizes: dict[str, int] | None = None):
+        self.work = work
+        self.parts = work / "parts"
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.handles: dict[str, Any] = {}
+        for name in self.FILES:
+            path = work / name
+            if fresh or sizes is None:
+                handle = open(path, "wb")
+            else:
+                if not path.exists() or path.stat().st_size < sizes.get(name, 0):
+                    raise RiskEngineError("the working files are shorter than the checkpoint says (did the machine "
+                                          "crash?); run again without --resume", source=str(work))
+                handle = open(path, "r+b")
+                handle.truncate(sizes.get(name, 0))
+                handle.seek(0, os.SEEK_END)
+            self.handles[name] = handle
+        if fresh or sizes is None:
+            self.handles["results.csv"].write(_csv_lines([list(COLUMNS)]))
+        self.unsynced_parts: list[Path] = []
+
+    def write(self, result: ChunkResult, rows: list[list[Any]], ids: bytes) -> None:
+        self.handles["results.csv"].write(_csv_lines([_csv_cells(r) for r in rows]))
+        self.handles["assessments.jsonl"].write(result.assessments)
+        self.handles["ids.bin"].write(ids)
+        part = self.parts / f"{result.number:08d}.parquet"
+        _write_parquet(part, rows)
+        self.unsynced_parts.append(part)
+
+    def sync(self) -> dict[str, int]:
+        """Flush everything to disk; the sizes a checkpoint may then record."""
+        sizes = {}
+        for name, handle in self.handles.items():
+            handle.flush()
+            os.fsync(handle.fileno())
+            sizes[name] = handle.tell()
+        for part in self.unsynced_parts:
+            fd = os.open(part, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self.unsynced_parts = []
+        return sizes
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+
+
+def _csv_lines(rows: list[list[Any]]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _csv_cells(row: list[Any]) -> list[Any]:
+    out = []
+    for value in row:
+        if value is None:
+            out.append("")
+        elif isinstance(value, bool):
+            out.append("true" if value else "false")
+        elif isinstance(value, list):
+            out.append(CSV_LIST_SEPARATOR.join(value))
+        else:
+            out.append(value)
+    return out
+
+
+def _arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"record": pa.int64(), "line": pa.int64(), "in_scope": pa.bool_(), "score": pa.float64(),
+             "tier_reasons": pa.list_(pa.string()), "missing_controls": pa.list_(pa.string()),
+             **{f"findings_{s}": pa.int32() for s in SEVERITIES}}
+    return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
+
+
+def _write_parquet(path: Path, rows: list[list[Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema()
+    columns = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
+    table = pa.table([pa.array(list(col), type=f.type) for col, f in zip(columns, schema)], schema=schema)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _merge_parquet(parts: list[Path], target: Path) -> None:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetWriter(target, _arrow_schema()) as writer:
+        for part in parts:
+            writer.write_table(pq.read_table(part))
+
+
+# ====================================================================== progress
+
+
+class Progress:
+    """A progress line on stderr: records, rate, share of the input done and time left."""
+
+    def __init__(self, total: int, records: int, done: int, enabled: bool = True, stream: Any = None):
+        self.stream = stream or sys.stderr
+        self.total = max(total, 1)
+        self.enabled = enabled
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.t0 = self.last = time.monotonic()
+        self.start_records, self.start_done = records, done
+
+    def update(self, records: int, done: int, errors: int, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not final and now - self.last < (0.2 if self.tty else 10.0):
+            return
+        self.last = now
+        elapsed = max(now - self.t0, 1e-9)
+        rate = (records - self.start_records) / elapsed
+        share = min(done / self.total, 1.0)
+        progressed = (done - self.start_done) / self.total
+        left = elapsed * (1 - share) / progressed if progressed > 0 else 0.0
+        width = 24
+        bar = "#" * int(share * width) + "-" * (width - int(share * width))
+        text = (f"[{bar}] {share * 100:5.1f}%  {records:,} records  {rate:,.0f}/s  "
+                f"{'in ' + _clock(elapsed) if final else 'ETA ' + _clock(left)}"
+                + (f"  errors {errors:,}" if errors else ""))
+        if self.tty:
+            self.stream.write("\r" + text + ("\n" if final else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# ====================================================================== executors
+
+
+class _Done:
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _Inline:
+    """--workers 1: assess in this process."""
+
+    slots = 1
+
+    def submit(self, spec: ChunkSpec) -> Any:
+        return _Done(run_chunk(spec))
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+class _Pool:
+    """--workers N: N local processes, each loading the rules once."""
+
+    def __init__(self, workers: int, options: BatchOptions):
+        import multiprocessing
+        import threading
+        from concurrent.futures import ProcessPoolExecutor
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 \
+            else "spawn"
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                                        initializer=_warm_worker, initargs=(options.rule_dirs, options.engine))
+        self.slots = 2 * workers
+
+    def submit(self, spec: ChunkSpec) -> Any:
+        return self.pool.submit(run_chunk, spec)
+
+    def close(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class _Dask:
+    """--scheduler ADDRESS: the chunks run on a Dask distributed cluster; INPUT must be readable by its workers."""
+
+    def __init__(self, address: str, inp: Input):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise RiskEngineError("--scheduler needs dask distributed", field="--scheduler",
+                                  hint="pip install 'riskengine[batch]'") from None
+        try:
+            self.client = Client(address, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise RiskEngineError(f"cannot reach the Dask scheduler: {exc}", source=address,
+                                  field="--scheduler") from None
+        workers = self.client.scheduler_info().get("workers", {})
+        if not workers:
+            self.client.close()
+            raise RiskEngineError("the Dask cluster has no workers", source=address, field="--scheduler")
+        seen = self.client.run(os.path.exists, str(inp.path))
+        blind = [w for w, ok in seen.items() if not ok]
+        if blind:
+            self.client.close()
+            raise RiskEngineError(f"{len(blind)} Dask worker(s) cannot see {inp.path}; put INPUT on storage every "
+                                  "worker mounts at the same path", source=address, field="--scheduler")
+        self.slots = 2 * sum(max(1, w.get("nthreads", 1)) for w in workers.values())
+        self.token = hashlib.sha256(f"{inp.path}{time.time()}{os.getpid()}".encode()).hexdigest()[:12]
+
+    def submit(self, spec: ChunkSpec) -> Any:
+        return self.client.submit(run_chunk, spec, pure=False, key=f"riskengine-batch-{self.token}-{spec.number}")
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+
+
+# ====================================================================== the run
+
+
+@dataclass
+class BatchResult:
+    out: Path
+    files: list[Path]
+    tally: Tally
+    seconds: float
+    resumed_from: int = 0
+
+
+def _options_key(options: BatchOptions, chunk_size: int, kb_version: str) -> dict[str, Any]:
+    return {"riskengine": __version__, "rules": kb_version, "lang": options.lang,
+            "with_probes": options.with_probes, "engine": options.engine,
+            "rule_dirs": [str(Path(d).resolve()) for d in options.rule_dirs], "chunk_size": chunk_size}
+
+
+def _prepare_out(out: str) -> Path:
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise OutputError("exists and is not a folder", source=out, field="--out")
+    try:
+        (target / WORK).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot be created: {exc.strerror}", source=out, field="--out") from None
+    if not os.access(target, os.W_OK):
+        raise OutputError("is not writable", source=out, field="--out")
+    return target
+
+
+def _lock(work: Path) -> Any:
+    import fcntl
+
+    handle = open(work / "lock", "w")
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a POSIX lock: not held by forked workers
+    except OSError:
+        handle.close()
+        raise OutputError("another riskengine batch is writing here", source=str(work.parent),
+                          field="--out") from None
+    return handle
+
+
+def _need_batch_deps() -> None:
+    import importlib.util
+
+    missing = [m for m in ("numpy", "pyarrow") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RiskEngineError(f"riskengine batch needs {', '.join(missing)}, which are not installed",
+                              hint="pip install 'riskengine[batch]'")
+
+
+def run_batch(input_path: str, out: str, *, workers: int | None = None, scheduler: str | None = None,
+              resume: bool = False, options: BatchOptions | None = None, chunk_size: int = 1000,
+              progress: bool = True, log: Any = None) -> BatchResult:
+    """Assess every record of INPUT into OUT. Bad records become rows with their error, never a failure."""
+    from riskengine.io import write_atomic
+    from riskengine.rules import load_knowledge
+
+    log = log or (lambda text: print(text, file=sys.stderr))
+    options = options or BatchOptions()
+    if chunk_size < 1:
+        raise RiskEngineError("must be at least 1", field="--chunk-size")
+    _need_batch_deps()
+    inp = open_input(input_path)
+    target = _prepare_out(out)
+    work = target / WORK
+    lock = _lock(work)
+    t0 = time.perf_counter()
+    try:
+        kb = load_knowledge(options.rule_dirs)
+        key = {"input": inp.fingerprint(), "options": _options_key(options, chunk_size, kb.version)}
+        checkpoint_path = work / "checkpoint.json"
+        state = _load_checkpoint(checkpoint_path) if resume else None
+        if state is not None and (state.get("input") != key["input"] or state.get("options") != key["options"]):
+            raise RiskEngineError("the unfinished batch here was started on another input or with other options; "
+                                  "run without --resume to start over", source=str(target), field="--resume")
+        if resume and state is None:
+            log("riskengine batch: nothing to resume here; starting from the beginning")
+        if state is None:
+            for name in (*Outputs.FILES, "checkpoint.json"):
+                (work / name).unlink(missing_ok=True)
+            shutil.rmtree(work / "parts", ignore_errors=True)
+            at = Position(0, 1, inp.body_start, inp.body_line)
+            tally, index = Tally(), IdIndex()
+            outputs = Outputs(work, fresh=True)
+        elif state.get("complete"):  # killed while renaming the final files: only that is left to do
+            at, tally, index, outputs = Position(**state["position"]), Tally.from_json(state["tally"]), None, None
+        else:
+            at = Position(**state["position"])
+            tally = Tally.from_json(state["tally"])
+            outputs = Outputs(work, fresh=False, sizes=state["sizes"])
+            for part in (work / "parts").glob("*"):
+                if not part.name.endswith(".parquet") or int(part.stem) >= at.chunk:
+                    part.unlink()
+            index = IdIndex()
+            with open(work / "ids.bin", "rb") as fh:
+                index.load(fh.read(state["sizes"]["ids.bin"]))
+            log(f"riskengine batch: resuming after {at.record - 1:,} records ({at.chunk} chunks)")
+        resumed_from = at.record - 1
+        if outputs is not None and index is not None:
+            _process(inp, chunk_size, at, options, workers, scheduler, outputs, tally, index, key,
+                     checkpoint_path, progress)
+            outputs.close()
+        files = _finalize(target, work, inp, tally, kb, options, write_atomic)
+    finally:
+        lock.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return BatchResult(target, files, tally, time.perf_counter() - t0, resumed_from)
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, workers: int | None,
+             scheduler: str | None, outputs: Outputs, tally: Tally, index: IdIndex, key: dict[str, Any],
+             checkpoint_path: Path, progress: bool) -> None:
+    from riskengine.io import write_atomic
+
+    if scheduler:
+        executor: Any = _Dask(scheduler, inp)
+    else:
+        n = workers or os.cpu_count() or 1
+        executor = _Inline() if n <= 1 else _Pool(n, options)
+    unit_bytes = inp.kind != "folder"
+    bar = Progress(inp.size, at.record - 1, at.offset if unit_bytes else at.record - 1, enabled=progress)
+    where_of = _where(inp)
+    position = at
+    last_checkpoint = time.monotonic()
+
+    def checkpoint(complete: bool = False) -> None:
+        state = {**key, "position": position.__dict__, "sizes": outputs.sync(), "tally": tally.to_json(),
+                 "complete": complete, "saved_at": time.time()}
+        write_atomic(checkpoint_path, json.dumps(state, ensure_ascii=False))
+
+    def commit(after: Position, result: ChunkResult) -> None:
+        nonlocal position, last_checkpoint
+        duplicates, ids = index.commit(result.rows, where_of)
+        rows = [[*row, dup] for row, dup in zip(result.rows, duplicates)]
+        outputs.write(result, rows, ids)
+        for row in rows:
+            tally.add(row)
+        tally.blank_lines += result.blank_lines
+        position = after
+        bar.update(tally.records, after.offset if unit_bytes else after.record - 1, tally.errors)
+        if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+            checkpoint()
+            last_checkpoint = time.monotonic()
+
+    pending: deque[tuple[Position, Any]] = deque()
+    ok = False
+    try:
+        for spec, after in plan_chunks(inp, chunk_size, at, options):
+            pending.append((after, executor.submit(spec)))
+            while len(pending) >= executor.slots:
+                after_, future = pending.popleft()
+                commit(after_, _result(future))
+        while pending:
+            after_, future = pending.popleft()
+            commit(after_, _result(future))
+        checkpoint(complete=True)
+        bar.update(tally.records, inp.size if unit_bytes else tally.records, tally.errors, final=True)
+        ok = True
+    finally:
+        executor.close(cancel=not ok)
+
+
+def _result(future: Any) -> ChunkResult:
+    try:
+        return future.result()
+    except RiskEngineError:
+        raise
+    except Exception as exc:  # a worker died or the cluster went away: the checkpoint lets --resume go on
+        raise RiskEngineError(f"a worker failed ({type(exc).__name__}: {exc}); run again with --resume to go on "
+                              "from the last checkpoint") from exc
+
+
+def _where(inp: Input) -> Any:
+    if inp.kind == "folder":
+        return lambda record, line: inp.files[record - 1]
+    return lambda record, line: f"{inp.display}:{line}"
+
+
+def _finalize(target: Path, work: Path, inp: Input, tally: Tally, kb: Any, options: BatchOptions,
+              write_atomic: Any) -> list[Path]:
+    """Build the Parquet file and the summary, then rename every final file into OUT."""
+    parts = sorted((work / "parts").glob("*.parquet"), key=lambda p: int(p.stem))
+    _merge_parquet(parts, work / "results.parquet")
+    write_atomic(work / "summary.html", render_summary(tally, kb, options.lang, inp.display))
+    files = []
+    for name in ("results.csv", "assessments.jsonl", "results.parquet", "summary.html"):
+        if (work / name).exists() or not (target / name).exists():  # else: renamed by the run that was killed
+            os.replace(work / name, target / name)
+        files.append(target / name)
+    return files
+
+
+# ====================================================================== summary.html
+
+_UI = {
+    "title": ("riskengine batch summary", "riskengine 批量评估汇总"),
+    "input": ("Input", "输入"),
+    "generated": ("Generated", "生成时间"),
+    "records": ("records", "条记录"),
+    "assessed": ("assessed", "已评估"),
+    "errors": ("with errors", "有错误"),
+    "duplicates": ("duplicate ids", "重复标识"),
+    "blank": ("blank lines skipped", "跳过的空行"),
+    "tiers": ("Tiers", "风险等级"),
+    "by_scenario": ("Tiers by scenario", "按应用场景的风险等级"),
+    "by_provider": ("Tiers by provider", "按提供者的风险等级"),
+    "top_providers": ("The {n} providers with the most applications, of {total}.",
+                      "共 {total} 个提供者，此处列出申报应用最多的 {n} 个。"),
+    "gaps": ("Most common gaps", "最常见的控制措施缺口"),
+    "gaps_note": ("Controls that the tier requires and the declaration does not list, across all assessed "
+                  "applications.", "所有已评估应用中，其风险等级要求而声明未列出的控制措施。"),
+    "prohibited": ("Prohibited applications", "禁止类应用"),
+    "high": ("High-risk applications", "高风险应用"),
+    "dups": ("Duplicate ids", "重复的应用标识"),
+    "errs": ("Records with errors", "有错误的记录"),
+    "more": ("and {n} more: see results.csv", "另有 {n} 条，见 results.csv"),
+    "none": ("none", "无"),
+    "scenario": ("Scenario", "应用场景"),
+    "provider": ("Provider", "提供者"),
+    "total": ("Total", "合计"),
+    "control": ("Control", "控制措施"),
+    "count": ("Applications", "应用数"),
+    "id": ("Id", "标识"),
+    "name": ("Name", "名称"),
+    "where": ("Record", "记录"),
+    "reasons": ("Tier set by", "等级依据"),
+    "missing": ("Missing controls", "缺失的控制措施"),
+    "grade": ("Grade", "评级"),
+    "first": ("First seen at", "首次出现于"),
+    "error": ("Error", "错误"),
+    "footer": ("Each row of results.csv is one input record; assessments.jsonl holds the full assessment of each "
+               "assessed record. Reference material for engineering risk assessments, not legal advice.",
+               "results.csv 的每一行对应一条输入记录；assessments.jsonl 含每条已评估记录的完整评估结果。"
+               "本汇总为工程风险评估的参考资料，不构成法律意见。"),
+}
+TIER_COLOURS = {"prohibited": "#7a0019", "high": "#b42318", "limited": "#b54708", "minimal": "#027a48"}
+"""The report's tier colours (reports/templates/report.html.j2)."""
+
+
+def _fit(label: str, units: int = 40) -> str:
+    """The label cut to fit the chart's label column (a CJK character counts two units)."""
+    out, used = "", 0
+    for ch in label:
+        used += 2 if ord(ch) > 0x2E80 else 1
+        if used > units:
+            return out.rstrip() + "…"
+        out += ch
+    return out
+
+
+def _bar(counts: dict[str, int], width: float) -> list[dict[str, Any]]:
+    """Segments of one stacked bar: x, width, colour and count per tier, most severe first."""
+    total = sum(counts.get(t, 0) for t in vocab.TIERS) or 1
+    x, out = 0.0, []
+    for tier in vocab.TIERS:
+        n = counts.get(tier, 0)
+        if n:
+            w = width * n / total
+            out.append({"tier": tier, "x": round(x, 2), "w": round(w, 2), "n": n, "colour": TIER_COLOURS[tier]})
+            x += w
+    return out
+
+
+def render_summary(tally: Tally, kb: Any, lang: str, input_name: str) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from riskengine.assess import generated_at
+    from riskengine.i18n import name as vocab_name
+    from riskengine.paths import templates_dir
+    from riskengine.rules.pack import localize
+
+    i = 1 if lang == "zh" else 0
+    ui = {k: v[i] for k, v in _UI.items()}
+    scenario_rows = []
+    for sid in sorted(tally.by_scenario, key=lambda s: (-sum(tally.by_scenario[s].values()), s)):
+        counts = tally.by_scenario[sid]
+        label = localize(kb.scenarios[sid].name, lang) if sid in kb.scenarios else sid
+        scenario_rows.append({"label": label, "short": _fit(label), "key": sid, "counts": counts,
+                              "total": sum(counts.values())})
+    providers = sorted(tally.by_provider, key=lambda p: (-sum(tally.by_provider[p].values()), p))[:TOP_PROVIDERS]
+    provider_rows = [{"label": p, "short": _fit(p), "key": p, "counts": tally.by_provider[p],
+                      "total": sum(tally.by_provider[p].values())} for p in providers]
+    width = 420.0
+    for rows in (scenario_rows, provider_rows):
+        longest = max((r["total"] for r in rows), default=1)
+        for r in rows:
+            r["segments"] = _bar(r["counts"], width * r["total"] / longest)
+    gaps = sorted(tally.gaps.items(), key=lambda kv: (-kv[1], kv[0]))
+    most = max((n for _, n in gaps), default=1)
+    titles = {c: localize(kb.controls[c].title, lang) if c in kb.controls else c for c, _ in gaps}
+    gap_rows = [{"control": c, "title": titles[c], "short": _fit(titles[c]), "n": n, "w": round(width * n / most, 2)}
+                for c, n in gaps]
+    env = Environment(loader=FileSystemLoader(str(templates_dir())),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("batch-summary.html.j2").render(
+        ui=ui, lang=lang, t=tally, input_name=input_name, generated=generated_at(), version=__version__,
+        tiers=list(vocab.TIERS), tier_name={t: vocab_name("tier", t, lang) for t in vocab.TIERS},
+        colours=TIER_COLOURS, total_bar=_bar(tally.tiers, 600.0), scenario_rows=scenario_rows,
+        provider_rows=provider_rows, provider_count=len(tally.by_provider), gap_rows=gap_rows,
+        rules_version=kb.version, limit=LIST_LIMIT,
+        scenario_name={s: localize(kb.scenarios[s].name, lang) for s in kb.scenarios},
+        more=lambda shown, total: ui["more"].format(n=f"{total - shown:,}") if total > shown else "",
+    )
+
+
+def tally_counts(tally: Tally) -> Counter[str]:
+    """Tiers plus errors, for the command's closing line."""
+    counts: Counter[str] = Counter(tally.tiers)
+    counts["error"] = tally.errors
+    return counts

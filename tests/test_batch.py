@@ -1,0 +1,436 @@
+"""`riskengine batch`: one row per record, nothing lost across a kill, results equal to `riskengine assess`.
+
+The column-wise rule evaluation and the compiled schema check are held to their references here
+(durable-rules and jsonschema); the batch is held to `assess` record by record.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import importlib.util
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from riskengine import vocab
+from riskengine.assess import Options, assess, assessment_dict
+from riskengine.batch import (COLUMNS, BatchOptions, csv_columns, csv_document, csv_records, csv_row, run_batch)
+from riskengine.declaration import parse_declaration, sha256_bytes
+from riskengine.errors import DeclarationErrors
+from riskengine.rules import load_knowledge
+from riskengine.rules.conditions import build_fact
+from riskengine.rules.vectorized import for_knowledge
+from riskengine.schema import _validator, declaration_schema
+from riskengine.schemacheck import fast_verdict
+from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.test_conditions import random_declaration
+
+pytest.importorskip("numpy")
+pytest.importorskip("pyarrow")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "benchmarks" / "bench_batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GENERATE = _bench().generate
+SHA0 = "sha256:" + "0" * 64
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge()
+
+
+def _write_jsonl(path: Path, docs) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for doc in docs:
+            fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    return path
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with open(out / "results.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _assessments(out: Path) -> list[dict]:
+    with open(out / "assessments.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _no_clock(assessment: dict) -> dict:
+    out = copy.deepcopy(assessment)
+    out["manifest"].pop("generated_at", None)
+    return out
+
+
+def _quiet(**kw):
+    return {"progress": False, "log": lambda text: None, **kw}
+
+
+# ---------------------------------------------------------------- the references
+
+
+def test_columnwise_rules_equal_durable_rules_on_generated_declarations(kb):
+    rng = random.Random(20261125)
+    raws = [random_declaration(rng) for _ in range(700)]
+    for doc in GENERATE(900, seed=3, bad_every=0):
+        raws.append(parse_declaration(doc, source="gen", sha256=SHA0).raw)
+    facts = [build_fact(r) for r in raws]
+    chunk = for_knowledge(kb).evaluate(facts)
+    fired = {"classification": 0, "obligation": 0}
+    for i, fact in enumerate(facts):
+        first = kb.classification.evaluate(fact)
+        assert chunk[i].classification() == first, i
+        fired["classification"] += bool(first)
+        for tier in vocab.TIERS:
+            second = kb.obligations.evaluate(dict(fact, tier=tier))
+            assert chunk[i].obligations(tier) == second, (i, tier)
+            fired["obligation"] += bool(second)
+    assert all(fired.values())
+    tiers = {assess(parse_declaration({"schema": "riskengine/v1", "application": r["application"]}, source="x",
+                                      sha256=SHA0), kb, Options(run_probes=False), chunk[i]).tier
+             for i, r in enumerate(raws[:400])}
+    assert tiers == set(vocab.TIERS)  # the comparison covered every tier
+
+
+def _mutations(doc: dict, rng: random.Random) -> dict:
+    out = copy.deepcopy(doc)
+    app = out["application"]
+    values = [1, 1.0, 2.5, True, False, None, "", "x", "medical", [], ["a", "a"], [1, "a"], {}, {"a": 1}, 7, -1,
+              "a" * 300, ["health", "health"], ["health"]]
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.random()
+        if kind < 0.5:
+            key = rng.choice(list(app) + ["deployer", "human_oversight", "extra_field", "x-note"])
+            app[key] = rng.choice(values)
+        elif kind < 0.65:
+            app.pop(rng.choice(list(app)), None)
+        elif kind < 0.8:
+            section = rng.choice(["deployer", "human_oversight"])
+            if isinstance(app.get(section), dict):
+                app[section][rng.choice(["sector", "public_authority", "in_the_loop", "bogus"])] = rng.choice(values)
+        elif kind < 0.9:
+            out[rng.choice(["model", "data", "probes", "schema", "x-top", "extra"])] = rng.choice(
+                values + [{"format": "onnx", "path": "m.onnx"}, {"format": "predictions"},
+                          {"path": "d.csv", "target": "y"}, {"fairness": {"max_rows": 0}}])
+        else:
+            out["schema"] = rng.choice(["riskengine/v1", "riskengine/v2", 1])
+    return out
+
+
+def test_compiled_schema_check_agrees_with_jsonschema():
+    from jsonschema import Draft202012Validator
+
+    schema = declaration_schema()
+    validator = _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
+    rng = random.Random(7)
+    docs = list(GENERATE(300, seed=11))
+    seen = {True: 0, False: 0, None: 0}
+    for doc in docs + [_mutations(d, rng) for d in docs for _ in range(4)]:
+        verdict = fast_verdict(schema, doc)
+        seen[verdict] += 1
+        if verdict is not None:
+            assert verdict == validator.is_valid(doc), json.dumps(doc)[:400]
+    assert seen[True] > 250 and seen[False] > 300  # both answers were exercised, and it rarely defers
+
+
+# ---------------------------------------------------------------- one row per record
+
+
+def test_mixed_good_and_bad_records_give_one_row_each(tmp_path, kb):
+    good = list(GENERATE(6, seed=5, bad_every=0, duplicate_every=0))
+    wrong_type = copy.deepcopy(good[0])
+    wrong_type["application"].update(id="wrong-type", autonomy_level="high")
+    unknown = copy.deepcopy(good[1])
+    unknown["application"].update(id="unknown-vocab", scenario="medicine")
+    duplicate = copy.deepcopy(good[2])
+    lines = [json.dumps(good[0]).encode(), b"{not json", json.dumps(wrong_type).encode(), b"",
+             json.dumps(unknown).encode(), b"   ", json.dumps(good[1]).encode() + b"\r",
+             '{"schema": "riskengine/v1", "application": {"id": "caf\xe9"}}'.encode("latin-1"),
+             b'{"a": 1, "a": 2}', b"[1, 2]", b'{"schema": "riskengine/v1", "application": {"id": "x", '
+             b'"name": "n", "provider": "p", "scenario": "general", "purpose": "p", "decision_role": "advisory", '
+             b'"autonomy_level": NaN}}', json.dumps(good[2]).encode(), json.dumps(duplicate).encode(),
+             b"[" * 40 + b"]" * 40]
+    data = tmp_path / "mixed.jsonl"
+    data.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out"
+    result = run_batch(str(data), str(out), workers=1, **_quiet())
+    rows = _rows(out)
+    records = [i + 1 for i, line in enumerate(lines) if line.strip()]
+    assert len(rows) == len(records) == result.tally.records == 12
+    assert [int(r["line"]) for r in rows] == records
+    assert [int(r["record"]) for r in rows] == list(range(1, 13))
+    assert result.tally.blank_lines == 2
+    by_line = {int(r["line"]): r for r in rows}
+    assert by_line[1]["error"] == "" and by_line[1]["tier"] in vocab.TIERS
+    assert "not valid JSON" in by_line[2]["error"]
+    assert by_line[3]["error"].startswith("application.autonomy_level: must be an integer from 0 to 5")
+    assert by_line[3]["id"] == "wrong-type"
+    assert "application.scenario" in by_line[5]["error"] and by_line[5]["id"] == "unknown-vocab"
+    assert by_line[7]["error"] == ""  # a CRLF line end is fine
+    assert "UTF-8" in by_line[8]["error"]
+    assert "duplicate key 'a'" in by_line[9]["error"]
+    assert "mapping" in by_line[10]["error"]
+    assert "NaN" in by_line[11]["error"]
+    assert by_line[13]["duplicate_of"] == f"{data}:12" and by_line[12]["duplicate_of"] == ""
+    assert "nested deeper" in by_line[14]["error"]
+    assert result.tally.errors == 8 and result.tally.duplicates == 1
+    assessed = _assessments(out)
+    assert [a["application"]["id"] for a in assessed] == [r["id"] for r in rows if not r["error"]]
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "results.parquet")
+    assert table.num_rows == len(rows) and table.column_names == list(COLUMNS)
+    assert table.column("error").to_pylist()[1].startswith("not valid JSON")
+    assert not (out / ".riskengine-batch").exists()
+
+
+def test_every_result_equals_assess_on_the_same_record(tmp_path, kb):
+    docs = list(GENERATE(400, seed=21))
+    data = _write_jsonl(tmp_path / "apps.jsonl", docs)
+    out = tmp_path / "out"
+    run_batch(str(data), str(out), workers=2, chunk_size=64, **_quiet())
+    rows, assessed = _rows(out), iter(_assessments(out))
+    lines = data.read_bytes().splitlines()
+    checked = 0
+    for row, line in zip(rows, lines):
+        source = f"{data}:{row['line']}"
+        try:
+            decl = parse_declaration(json.loads(line), source=source, sha256=sha256_bytes(line),
+                                     base_dir=str(data.parent))
+        except DeclarationErrors as exc:
+            assert row["error"] and exc.errors[0].field in row["error"]
+            continue
+        expected = assessment_dict(assess(decl, kb, Options(run_probes=False)))  # durable-rules, record by record
+        got = next(assessed)
+        assert _no_clock(got) == _no_clock(expected), row["record"]
+        assert got["manifest"]["content_sha256"] == expected["manifest"]["content_sha256"]
+        assert (row["tier"], row["grade"], float(row["score"])) == (got["tier"], got["grade"], got["score"])
+        assert row["missing_controls"] == ";".join(got["missing_controls"])
+        assert [int(row[f"findings_{s}"]) for s in vocab.SEVERITIES] == [got["finding_counts"][s]
+                                                                        for s in vocab.SEVERITIES]
+        checked += 1
+    assert checked > 350 and next(assessed, None) is None
+    # and through the command itself, for a few records written to files of their own
+    for row in [r for r in rows if not r["error"]][:3]:
+        single = tmp_path / f"single-{row['record']}.json"
+        single.write_bytes(lines[int(row["line"]) - 1])
+        proc = run_cli("assess", str(single), "--json", "--out", str(tmp_path / f"o{row['record']}"))
+        assert proc.returncode in (0, 1), proc.stderr
+        expected = json.loads(proc.stdout)
+        got = next(a for a in _assessments(out) if a["manifest"]["source"] == f"apps.jsonl:{row['line']}")
+        for a in (expected, got):
+            for key in ("generated_at", "content_sha256", "source"):
+                a["manifest"].pop(key)
+        assert got == expected
+
+
+def test_durable_engine_option_gives_the_same_rows(tmp_path):
+    data = _write_jsonl(tmp_path / "apps.jsonl", GENERATE(150, seed=8))
+    run_batch(str(data), str(tmp_path / "a"), workers=1, **_quiet())
+    run_batch(str(data), str(tmp_path / "b"), workers=1, options=BatchOptions(engine="durable"), **_quiet())
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
+
+
+def test_folder_of_declarations_equals_assess_of_each_file(tmp_path, kb):
+    out = tmp_path / "out"
+    run_batch(str(EXAMPLES), str(out), workers=1, **_quiet())
+    rows = _rows(out)
+    files = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    assert [r["source"] for r in rows] == [p.name for p in files] and all(not r["error"] for r in rows)
+    from riskengine.declaration import load_declaration
+
+    for got, path in zip(_assessments(out), files):
+        expected = assessment_dict(assess(load_declaration(path), kb, Options(run_probes=False)))
+        assert _no_clock(got) == _no_clock(expected), path.name
+
+
+# ---------------------------------------------------------------- nothing lost across a kill
+
+
+def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
+    docs = list(GENERATE(12000, seed=31))
+    data = _write_jsonl(tmp_path / "big.jsonl", docs)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "riskengine", "batch", str(data), "--out", str(out), "--workers", "1",
+            "--chunk-size", "250", "--quiet"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    checkpoint = out / ".riskengine-batch" / "checkpoint.json"
+    done = 0
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                done = json.loads(checkpoint.read_text())["position"]["record"] - 1
+            except (OSError, ValueError, KeyError):
+                done = 0
+            if done > 0:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, "the batch ended before it could be killed half-way"
+    assert 0 < done < len(docs)
+    assert not (out / "results.csv").exists()  # nothing final appears before the end
+    resumed = run_cli("batch", str(data), "--out", str(out), "--workers", "2", "--chunk-size", "250", "--resume",
+                      "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after" in resumed.stderr
+    rows = _rows(out)
+    assert [int(r["record"]) for r in rows] == list(range(1, len(docs) + 1))
+    assert [int(r["line"]) for r in rows] == list(range(1, len(docs) + 1))
+    assert [r["id"] for r in rows] == [d["application"]["id"] for d in docs]
+    assessed = [a["application"]["id"] for a in _assessments(out)]
+    assert assessed == [r["id"] for r in rows if not r["error"]]
+    assert sum(1 for r in rows if r["duplicate_of"]) == sum(1 for i in range(len(docs)) if i % 997 == 996)
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out / "results.parquet").column("record").to_pylist() == list(range(1, len(docs) + 1))
+    assert not (out / ".riskengine-batch").exists()
+
+
+def test_resume_refuses_another_input(tmp_path):
+    data = _write_jsonl(tmp_path / "a.jsonl", GENERATE(20, seed=1))
+    out = tmp_path / "out"
+    work = out / ".riskengine-batch"
+    work.mkdir(parents=True)
+    (work / "checkpoint.json").write_text(json.dumps({"input": {"path": "elsewhere"}, "options": {}}))
+    proc = run_cli("batch", str(data), "--out", str(out), "--resume", "--quiet")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "another input" in proc.stderr
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def test_csv_template_round_trips(tmp_path, kb):
+    template = EXAMPLES / "batch" / "template.csv"
+    with open(template, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == csv_columns()
+    docs = list(GENERATE(200, seed=13, bad_every=0))
+    docs[0]["application"]["purpose"] = 'Says "hello",\nthen; waits'  # quotes, a comma, a line break
+    docs[1]["model"] = {"format": "predictions", "prediction_column": "pred"}
+    docs[1]["data"] = {"path": "eval.csv", "target": "y", "positive_label": 1, "sensitive_features": ["sex", "age"]}
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(csv_row(d, header) for d in docs)
+    path = tmp_path / "apps.csv"
+    path.write_bytes(buf.getvalue().encode("utf-8"))
+    with open(path, "rb") as fh:
+        records = [r for r, _, _ in csv_records(fh) if r is not None][1:]
+    assert len(records) == len(docs)
+    for record, doc in zip(records, docs):
+        cells = next(csv.reader(io.StringIO(record.body.decode(), newline="")))
+        back = csv_document(tuple(header), cells)
+        assert parse_declaration(back, source="csv", sha256=SHA0).raw == parse_declaration(doc, source="j",
+                                                                                        sha256=SHA0).raw
+    out_csv, out_jsonl = tmp_path / "csv", tmp_path / "jsonl"
+    run_batch(str(path), str(out_csv), workers=1, **_quiet())
+    run_batch(str(_write_jsonl(tmp_path / "apps.jsonl", docs)), str(out_jsonl), workers=1, **_quiet())
+    skip = {"source", "line"}
+    a, b = _rows(out_csv), _rows(out_jsonl)
+    assert [{k: v for k, v in r.items() if k not in skip} for r in a] == \
+           [{k: v for k, v in r.items() if k not in skip} for r in b]
+    assert int(a[1]["line"]) == 4  # the first record spans two lines
+    shipped = tmp_path / "shipped"
+    run_batch(str(template), str(shipped), workers=1, **_quiet())
+    assert [r["error"] for r in _rows(shipped)] == ["", ""]
+
+
+def test_csv_rows_with_bad_cells_name_the_field(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,name,provider,scenario,purpose,decision_role,autonomy_level,deployer.public_authority,"
+                    "practices\n"
+                    "ok,Ok,P,general,Testing,advisory,1,yes,\n"
+                    "bad-int,B,P,general,Testing,advisory,high,no,\n"
+                    "bad-bool,B,P,general,Testing,advisory,0,maybe,\n"
+                    "bad-list,B,P,general,Testing,advisory,0,no,profiling;social_scorring\n"
+                    "too-many,B,P,general,Testing,advisory,0,no,,extra\n"
+                    'open-quote,"B,P,general\n', encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch(str(path), str(out), workers=1, **_quiet())
+    errors = {r["id"] or r["line"]: r["error"] for r in _rows(out)}
+    assert errors["ok"] == ""
+    assert errors["bad-int"].startswith("application.autonomy_level")
+    assert errors["bad-bool"].startswith("application.deployer.public_authority")
+    assert "application.practices[1]" in errors["bad-list"] and "social_scoring" in errors["bad-list"]
+    assert "cells" in errors["too-many"]
+    assert "never closed" in errors["7"]
+
+
+# ---------------------------------------------------------------- Dask
+
+
+def test_dask_cluster_gives_the_same_results_as_a_local_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    data = _write_jsonl(tmp_path / "apps.jsonl", GENERATE(300, seed=41))
+    run_batch(str(data), str(tmp_path / "local"), workers=1, chunk_size=40, **_quiet())
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        run_batch(str(data), str(tmp_path / "dask"), scheduler=cluster.scheduler_address, chunk_size=40,
+                  **_quiet())
+    assert (tmp_path / "dask" / "results.csv").read_bytes() == (tmp_path / "local" / "results.csv").read_bytes()
+    assert [_no_clock(a) for a in _assessments(tmp_path / "dask")] == \
+           [_no_clock(a) for a in _assessments(tmp_path / "local")]
+
+
+# ---------------------------------------------------------------- the summary and bad command input
+
+
+def test_summary_is_self_contained_escaped_and_bilingual(tmp_path):
+    docs = list(GENERATE(60, seed=2))
+    docs[0]["application"]["name"] = "<script>alert(1)</script>"
+    docs[0]["application"]["provider"] = '"><img src=x onerror=alert(1)>'
+    docs[0]["application"]["practices"] = ["social_scoring"]
+    data = _write_jsonl(tmp_path / "apps.jsonl", docs)
+    for lang, heading in (("en", "Tiers by scenario"), ("zh", "按应用场景的风险等级")):
+        out = tmp_path / lang
+        run_batch(str(data), str(out), workers=1, options=BatchOptions(lang=lang), **_quiet())
+        html = (out / "summary.html").read_text(encoding="utf-8")
+        assert heading in html and "<svg" in html
+        assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
+        assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.parametrize("case", ["missing", "format", "header", "out_is_file"])
+def test_bad_command_input_exits_2_with_one_line(tmp_path, case):
+    data = _write_jsonl(tmp_path / "apps.jsonl", GENERATE(3, seed=1))
+    out = tmp_path / "out"
+    if case == "missing":
+        args = [str(tmp_path / "nope.jsonl"), "--out", str(out)]
+    elif case == "format":
+        (tmp_path / "apps.txt").write_text("{}\n")
+        args = [str(tmp_path / "apps.txt"), "--out", str(out)]
+    elif case == "header":
+        (tmp_path / "apps.csv").write_text("id,name,scenarioo\nx,y,general\n")
+        args = [str(tmp_path / "apps.csv"), "--out", str(out)]
+    else:
+        out.write_text("a file")
+        args = [str(data), "--out", str(out)]
+    proc = run_cli("batch", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if case == "header":
+        assert "scenarioo" in proc.stderr and "did you mean 'scenario'" in proc.stderr
+    if case != "out_is_file":
+        assert not out.exists()
