@@ -609,7 +609,7 @@ class IdIndex:
     when the newer is at least half the older (amortised n log n over the whole input).
     """
 
-    DTYPE = [("hash", "<u8"), ("record", "<i8"), ("line", "<i8")]
+    DTYPE = (("hash", "<u8"), ("record", "<i8"), ("line", "<i8"))
 
     def __init__(self) -> None:
         self.runs: list[Any] = []
@@ -666,7 +666,7 @@ class IdIndex:
                 line = row[col_line] if row[col_line] is not None else -1
                 seen[h] = (row[col_record], line)
                 new.append((h, row[col_record], line))
-        entries = np.array(new, dtype=self.DTYPE)
+        entries = np.array(new, dtype=list(self.DTYPE))
         self.add_run(entries)
         return out, entries.tobytes()
 
@@ -674,7 +674,7 @@ class IdIndex:
         import numpy as np
 
         self.runs = []
-        self.add_run(np.frombuffer(data, dtype=self.DTYPE).copy())
+        self.add_run(np.frombuffer(data, dtype=list(self.DTYPE)).copy())
 
 
 # ====================================================================== the summary's numbers
@@ -755,12 +755,12 @@ class Outputs:
         for name in self.FILES:
             path = work / name
             if fresh or sizes is None:
-                handle = open(path, "wb")
+                handle = open(path, "wb")  # noqa: SIM115 - held open for the whole run, closed by close()
             else:
                 if not path.exists() or path.stat().st_size < sizes.get(name, 0):
                     raise RiskEngineError("the working files are shorter than the checkpoint says (did the machine "
                                           "crash?); run again without --resume", source=str(work))
-                handle = open(path, "r+b")
+                handle = open(path, "r+b")  # noqa: SIM115 - as above
                 handle.truncate(sizes.get(name, 0))
                 handle.seek(0, os.SEEK_END)
             self.handles[name] = handle
@@ -1001,7 +1001,7 @@ def _prepare_out(out: str) -> Path:
 def _lock(work: Path) -> Any:
     import fcntl
 
-    handle = open(work / "lock", "w")
+    handle = open(work / "lock", "w")  # noqa: SIM115 - the lock lives as long as the run
     try:
         fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a POSIX lock: not held by forked workers
     except OSError:
@@ -1188,8 +1188,8 @@ _UI = {
     "top_providers": ("The {n} providers with the most applications, of {total}.",
                       "共 {total} 个提供者，此处列出申报应用最多的 {n} 个。"),
     "gaps": ("Most common gaps", "最常见的控制措施缺口"),
-    "gaps_note": ("Controls that the tier requires and the declaration does not list, across all assessed "
-                  "applications.", "所有已评估应用中，其风险等级要求而声明未列出的控制措施。"),
+    "gaps_note": (("Controls that the tier requires and the declaration does not list, across all assessed "
+                   "applications."), "所有已评估应用中，其风险等级要求而声明未列出的控制措施。"),
     "prohibited": ("Prohibited applications", "禁止类应用"),
     "high": ("High-risk applications", "高风险应用"),
     "dups": ("Duplicate ids", "重复的应用标识"),
@@ -1209,10 +1209,10 @@ _UI = {
     "grade": ("Grade", "评级"),
     "first": ("First seen at", "首次出现于"),
     "error": ("Error", "错误"),
-    "footer": ("Each row of results.csv is one input record; assessments.jsonl holds the full assessment of each "
-               "assessed record. Reference material for engineering risk assessments, not legal advice.",
-               "results.csv 的每一行对应一条输入记录；assessments.jsonl 含每条已评估记录的完整评估结果。"
-               "本汇总为工程风险评估的参考资料，不构成法律意见。"),
+    "footer": (("Each row of results.csv is one input record; assessments.jsonl holds the full assessment of "
+                "each assessed record. Reference material for engineering risk assessments, not legal advice."),
+               ("results.csv 的每一行对应一条输入记录；assessments.jsonl 含每条已评估记录的完整评估结果。"
+                "本汇总为工程风险评估的参考资料，不构成法律意见。")),
 }
 TIER_COLOURS = {"prohibited": "#7a0019", "high": "#b42318", "limited": "#b54708", "minimal": "#027a48"}
 """The report's tier colours (reports/templates/report.html.j2)."""

@@ -25,7 +25,7 @@ _T: dict[str, tuple[str, str]] = {
     "application_id": ("Application id", "应用标识"),
     "scenario": ("Scenario", "应用场景"),
     "founding_scenario": ("one of the five scenarios of the founding standard",
-                          "本市标准体系五类重点场景之一"),
+                          "上海市标准体系五类重点场景之一"),
     "decision_role": ("Decision role", "决策角色"),
     "use_cases": ("Annex III use cases", "附件三用途"),
     "practices": ("Declared practices", "声明的实践"),
@@ -89,7 +89,7 @@ _T: dict[str, tuple[str, str]] = {
     "no_tier_rule": ("No classification rule fired: no prohibited practice, no Annex I product, no Annex III use "
                      "case, no founding-standard uplift and no transparency trigger was declared, so the tier is "
                      "minimal.",
-                     "未触发任何分类规则：未声明禁止的实践、附件一产品、附件三用途、本市标准体系等级上调情形或透明度"
+                     "未触发任何分类规则：未声明禁止的实践、附件一产品、附件三用途、上海市标准体系等级上调情形或透明度"
                      "触发情形，因此风险等级为最低。"),
     "rule": ("Rule", "规则"),
     "stage": ("Stage", "阶段"),

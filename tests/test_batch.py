@@ -23,7 +23,7 @@ import pytest
 
 from riskengine import vocab
 from riskengine.assess import Options, assess, assessment_dict
-from riskengine.batch import (COLUMNS, BatchOptions, csv_columns, csv_document, csv_records, csv_row, run_batch)
+from riskengine.batch import COLUMNS, BatchOptions, csv_columns, csv_document, csv_records, csv_row, run_batch
 from riskengine.declaration import parse_declaration, sha256_bytes
 from riskengine.errors import DeclarationErrors
 from riskengine.rules import load_knowledge
@@ -56,8 +56,7 @@ def kb():
 
 def _write_jsonl(path: Path, docs) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
-        for doc in docs:
-            fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs)
     return path
 
 
@@ -161,9 +160,9 @@ def test_mixed_good_and_bad_records_give_one_row_each(tmp_path, kb):
     lines = [json.dumps(good[0]).encode(), b"{not json", json.dumps(wrong_type).encode(), b"",
              json.dumps(unknown).encode(), b"   ", json.dumps(good[1]).encode() + b"\r",
              '{"schema": "riskengine/v1", "application": {"id": "caf\xe9"}}'.encode("latin-1"),
-             b'{"a": 1, "a": 2}', b"[1, 2]", b'{"schema": "riskengine/v1", "application": {"id": "x", '
+             b'{"a": 1, "a": 2}', b"[1, 2]", (b'{"schema": "riskengine/v1", "application": {"id": "x", '
              b'"name": "n", "provider": "p", "scenario": "general", "purpose": "p", "decision_role": "advisory", '
-             b'"autonomy_level": NaN}}', json.dumps(good[2]).encode(), json.dumps(duplicate).encode(),
+             b'"autonomy_level": NaN}}'), json.dumps(good[2]).encode(), json.dumps(duplicate).encode(),
              b"[" * 40 + b"]" * 40]
     data = tmp_path / "mixed.jsonl"
     data.write_bytes(b"\n".join(lines) + b"\n")
