@@ -85,10 +85,10 @@ def _extra(name: str) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--only", choices=["cli", "inprocess", "fairness", "report", "batch"], action="append")
+    parser.add_argument("--only", choices=["cli", "inprocess", "fairness", "report", "batch", "robustness"], action="append")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
-    chosen = args.only or ["cli", "inprocess", "fairness", "report", "batch"]
+    chosen = args.only or ["cli", "inprocess", "fairness", "report", "batch", "robustness"]
     rows: list[dict] = []
     if "cli" in chosen:
         rows += bench_cli(args.repeat)
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += _extra("report")
     if "batch" in chosen:
         rows += _extra("batch")
+    if "robustness" in chosen:
+        rows += _extra("robustness")
     print(f"{'benchmark':<58} {'median':>9} {'baseline':>9} {'ratio':>7} {'goal':>8}  ok")
     for r in rows:
         if "median_s" in r:

@@ -30,6 +30,7 @@ Heavy modules (numpy, pyarrow, distributed) are imported inside functions.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -352,7 +353,7 @@ def _read_chunk(spec: ChunkSpec) -> tuple[list[tuple[int | None, str, Any, bytes
             try:
                 doc, data = load_document(path, rel)
                 out.append((None, rel, doc, data, str(path.resolve().parent), ""))
-            except RiskEngineError as exc:
+            except Exception as exc:  # noqa: BLE001 - as below
                 out.append((None, rel, None, None, None, _error_text(exc)))
         return out, blank
     base = str(Path(spec.path).parent)
@@ -376,7 +377,7 @@ def _read_chunk(spec: ChunkSpec) -> tuple[list[tuple[int | None, str, Any, bytes
                         raise DeclarationError(record.problem, source=source)
                     doc, problem = _csv_doc(spec.header, text, source)
                 out.append((record.line, source, doc, record.body, base, problem))
-            except RiskEngineError as exc:
+            except Exception as exc:  # noqa: BLE001 - RiskEngineError names the field; anything else is a row too
                 out.append((record.line, source, None, record.body, base, _error_text(exc)))
     return out, blank
 
@@ -411,7 +412,7 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
         if not problem:
             try:
                 decl = parse_declaration(doc, source=source, sha256=sha256_bytes(body or b""), base_dir=base)
-            except RiskEngineError as exc:
+            except Exception as exc:  # noqa: BLE001 - a record that breaks validation is a row, not a crash
                 problem = _error_text(exc)
         decls.append(decl)
         errors.append(problem)
@@ -874,7 +875,7 @@ class Progress:
         left = elapsed * (1 - share) / progressed if progressed > 0 else 0.0
         width = 24
         bar = "#" * int(share * width) + "-" * (width - int(share * width))
-        text = (f"[{bar}] {share * 100:5.1f}%  {records:,} records  {rate:,.0f}/s  "
+        text = (f"[{bar}] {share * 100:5.1f}%  {records:,} records  {rate:,.{0 if rate >= 10 else 1}f}/s  "
                 f"{'in ' + _clock(elapsed) if final else 'ETA ' + _clock(left)}"
                 + (f"  errors {errors:,}" if errors else ""))
         if self.tty:
@@ -1022,7 +1023,7 @@ def _need_batch_deps() -> None:
 
 def run_batch(input_path: str, out: str, *, workers: int | None = None, scheduler: str | None = None,
               resume: bool = False, options: BatchOptions | None = None, chunk_size: int = 1000,
-              progress: bool = True, log: Any = None) -> BatchResult:
+              progress: bool = True, log: Any = None, checkpoint_seconds: float = CHECKPOINT_SECONDS) -> BatchResult:
     """Assess every record of INPUT into OUT. Bad records become rows with their error, never a failure."""
     from riskengine.io import write_atomic
     from riskengine.rules import load_knowledge
@@ -1033,6 +1034,7 @@ def run_batch(input_path: str, out: str, *, workers: int | None = None, schedule
         raise RiskEngineError("must be at least 1", field="--chunk-size")
     _need_batch_deps()
     inp = open_input(input_path)
+    existed = Path(out).exists()
     target = _prepare_out(out)
     work = target / WORK
     lock = _lock(work)
@@ -1070,9 +1072,17 @@ def run_batch(input_path: str, out: str, *, workers: int | None = None, schedule
         resumed_from = at.record - 1
         if outputs is not None and index is not None:
             _process(inp, chunk_size, at, options, workers, scheduler, outputs, tally, index, key,
-                     checkpoint_path, progress)
+                     checkpoint_path, progress, checkpoint_seconds)
             outputs.close()
         files = _finalize(target, work, inp, tally, kb, options, write_atomic)
+    except BaseException:
+        if not (work / "checkpoint.json").exists():  # nothing to resume: leave nothing behind
+            lock.close()
+            shutil.rmtree(work, ignore_errors=True)
+            if not existed:
+                with contextlib.suppress(OSError):
+                    target.rmdir()
+        raise
     finally:
         lock.close()
     shutil.rmtree(work, ignore_errors=True)
@@ -1090,7 +1100,7 @@ def _load_checkpoint(path: Path) -> dict[str, Any] | None:
 
 def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, workers: int | None,
              scheduler: str | None, outputs: Outputs, tally: Tally, index: IdIndex, key: dict[str, Any],
-             checkpoint_path: Path, progress: bool) -> None:
+             checkpoint_path: Path, progress: bool, checkpoint_seconds: float) -> None:
     from riskengine.io import write_atomic
 
     if scheduler:
@@ -1119,7 +1129,7 @@ def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, w
         tally.blank_lines += result.blank_lines
         position = after
         bar.update(tally.records, after.offset if unit_bytes else after.record - 1, tally.errors)
-        if time.monotonic() - last_checkpoint >= CHECKPOINT_SECONDS:
+        if time.monotonic() - last_checkpoint >= checkpoint_seconds:
             checkpoint()
             last_checkpoint = time.monotonic()
 

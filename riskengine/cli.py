@@ -416,16 +416,19 @@ def schema(which: str) -> None:
               help="Records per chunk (the unit of work and of checkpoints).")
 @click.option("--engine", type=click.Choice(["columns", "durable"]), default="columns", show_default=True,
               help="How rules are matched: column-wise per chunk, or durable-rules per record (the reference).")
+@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=2.0, show_default=True, metavar="SECONDS",
+              help="Flush the outputs to disk and write a checkpoint at most this often.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_rules_option
 def batch(input_path: str, out: str, workers: int | None, scheduler: str | None, resume: bool, with_probes: bool,
-          lang: str, chunk_size: int, engine: str, quiet: bool, rule_dirs: tuple[str, ...]) -> None:
+          lang: str, chunk_size: int, engine: str, checkpoint_every: float, quiet: bool,
+          rule_dirs: tuple[str, ...]) -> None:
     """Assess every declaration in INPUT (JSONL, CSV, or a folder of YAML/JSON files): one row per record."""
     from riskengine.batch import BatchOptions, run_batch
 
     options = BatchOptions(lang=lang, with_probes=with_probes, engine=engine, rule_dirs=rule_dirs)
     result = run_batch(input_path, out, workers=workers, scheduler=scheduler, resume=resume, options=options,
-                       chunk_size=chunk_size, progress=not quiet, log=_echo_err)
+                       chunk_size=chunk_size, progress=not quiet, log=_echo_err, checkpoint_seconds=checkpoint_every)
     t = result.tally
     tiers = ", ".join(f"{t.tiers.get(tier, 0):,} {tier}" for tier in TIERS)
     _echo_err(f"{t.records:,} records in {result.seconds:.1f} s: {tiers}; {t.errors:,} with errors, "

@@ -262,11 +262,11 @@ def test_folder_of_declarations_equals_assess_of_each_file(tmp_path, kb):
 
 
 def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
-    docs = list(GENERATE(12000, seed=31))
+    docs = list(GENERATE(8000, seed=31))
     data = _write_jsonl(tmp_path / "big.jsonl", docs)
     out = tmp_path / "out"
     args = [sys.executable, "-m", "riskengine", "batch", str(data), "--out", str(out), "--workers", "1",
-            "--chunk-size", "250", "--quiet"]
+            "--chunk-size", "200", "--checkpoint-every", "0", "--quiet"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     checkpoint = out / ".riskengine-batch" / "checkpoint.json"
     done = 0
@@ -277,10 +277,10 @@ def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
                 done = json.loads(checkpoint.read_text())["position"]["record"] - 1
             except (OSError, ValueError, KeyError):
                 done = 0
-            if done > 0:
+            if done >= len(docs) // 2:  # half-way: a checkpoint is written after every chunk here
                 os.kill(proc.pid, signal.SIGKILL)
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
@@ -289,7 +289,7 @@ def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
     assert proc.returncode == -signal.SIGKILL, "the batch ended before it could be killed half-way"
     assert 0 < done < len(docs)
     assert not (out / "results.csv").exists()  # nothing final appears before the end
-    resumed = run_cli("batch", str(data), "--out", str(out), "--workers", "2", "--chunk-size", "250", "--resume",
+    resumed = run_cli("batch", str(data), "--out", str(out), "--workers", "2", "--chunk-size", "200", "--resume",
                       "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming after" in resumed.stderr

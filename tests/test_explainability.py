@@ -95,7 +95,7 @@ def test_planted_proxy_is_found_and_the_reliance_on_it_flagged(tmp_path):
     model = Pipeline([("pre", ColumnTransformer([("num", "passthrough", ["income", "noise"]),
                                                  ("cat", OneHotEncoder(), ["district"])])),
                       ("clf", LogisticRegression())]).fit(frame[features], label)
-    decl, ev = evaluate(tmp_path, frame, model, features, ("race",))
+    decl, _ = evaluate(tmp_path, frame, model, features, ("race",))
     settings = {"n_boot": 3, "limits": [{"metric": "proxy_reliance", "max": 0.05, "clauses": CLAUSES},
                                         {"metric": "sensitive_reliance", "max": 0.01, "clauses": CLAUSES}]}
     r = run_probes(decl, {"explainability": settings}, tier="high", only=["explainability"])["explainability"]

@@ -350,9 +350,9 @@ def test_fast_scorers_equal_the_models_own_predict_proba(tmp_path):
     import skops.io as sio
     from skl2onnx import to_onnx
     from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-    from sklearn.linear_model import LogisticRegression
 
     from riskengine.declaration import load_declaration
 
@@ -400,7 +400,7 @@ def test_time_budget_is_kept_and_what_was_cut_is_recorded(linear):
     settings = {"max_rows": 600, "attack_rows": 600, "time_budget_s": 1.5,
                 "limits": [{"metric": "attack_success_rate", "max": 0.5, "clauses": CLAUSES}]}
     t0 = time.perf_counter()
-    r, m = assess_robustness(ev, 1, settings=settings, tier="high")
+    r, _ = assess_robustness(ev, 1, settings=settings, tier="high")
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.5 + 0.6, elapsed
     cut = r.details["budget"]["cut"]
@@ -453,7 +453,8 @@ def test_predictions_only_and_missing_inputs_are_skipped_with_the_reason(tmp_pat
 
 
 def _modules_after(code: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
+                          check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -506,3 +507,23 @@ def test_shipped_adult_onnx_through_the_scenario_norms():
     assert hsj["rows"] == 100 and hsj["rows_stopped_by_query_cap"] == 0
     assert [p[0] for p in r.details["curves"][0]["points"]][:3] == [0.0, 0.05, 0.1]
     json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_progress_bar_only_on_a_terminal():
+    import io
+
+    from riskengine.probes._common import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    piped, tty = io.StringIO(), Terminal()
+    for stream in (piped, tty):
+        bar = Progress("robustness", 4, stream=stream)
+        for i in range(1, 5):
+            bar.update(i)
+        bar.close()
+    assert piped.getvalue() == ""
+    out = tty.getvalue()
+    assert "robustness" in out and "4/4" in out and out.endswith("\r")

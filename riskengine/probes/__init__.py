@@ -177,6 +177,8 @@ _PLANNED: tuple[str, ...] = ()
 
 def _load_builtin() -> None:
     """Import the built-in probe modules so their @register decorators run (cheap: they import lazily)."""
-    from riskengine.probes import fairness  # noqa: F401
-    from riskengine.probes import robustness  # noqa: F401
-    from riskengine.probes import explainability  # noqa: F401
+    from riskengine.probes import (
+        explainability,  # noqa: F401
+        fairness,  # noqa: F401
+        robustness,  # noqa: F401
+    )

@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
 
-    from riskengine.intake import Evaluation
 
 # ------------------------------------------------------------------------------------------- budget
 
@@ -500,6 +499,8 @@ def validate_block(
         at = f"{where}.limits[{i}]"
         if not isinstance(lim, Mapping):
             raise RulePackError("must be a mapping with metric and min or max", field=at)
+        if "bound" in lim and "limit" in lim and not ({"min", "max"} & set(lim)):  # already checked once
+            lim = {**{k: v for k, v in lim.items() if k not in ("bound", "limit")}, lim["bound"]: lim["limit"]}
         metric = lim.get("metric")
         if metric not in metrics:
             raise RulePackError(f"unknown metric {metric!r}", field=f"{at}.metric",
@@ -583,7 +584,8 @@ def judge_limits(
                                  "observed": shown, "bound": bound, "limit": limit, "clauses": list(clauses),
                                  "view": str(obs.evidence.get("view") or obs.evidence.get("attack")
                                              or obs.evidence.get("perturbation") or ""),
-                                 "interval": obs.evidence.get("interval")}
+                                 "interval": obs.evidence.get("interval"),
+                                 "worst_group": obs.evidence.get("worst_group")}
         if obs.value is None:
             entry.update(status="not_measured", reason=obs.reason)
             statuses.append(entry)

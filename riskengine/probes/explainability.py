@@ -28,6 +28,7 @@ was cut is recorded. Nothing here needs ART; scikit-learn is imported only when 
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Mapping
@@ -99,38 +100,38 @@ METRICS: dict[str, MetricSpec] = {
 
 _REMEDIATION = {
     "surrogate_fidelity": (
-        "No simple model reproduces this model's decisions. Provide explanations another way (per-decision "
+        ("No simple model reproduces this model's decisions. Provide explanations another way (per-decision "
         "explanations validated for faithfulness, or an inherently interpretable model), and document how "
-        "deployers can interpret the output (EU AI Act Art. 13).",
-        "没有简单模型能够复现该模型的决策。请以其他方式提供解释（经忠实度验证的逐项决策解释，或本身可解释的模型），"
-        "并说明部署者如何解读输出（《欧盟人工智能法》第 13 条）。",
+        "deployers can interpret the output (EU AI Act Art. 13)."),
+        ("没有简单模型能够复现该模型的决策。请以其他方式提供解释（经忠实度验证的逐项决策解释，或本身可解释的模型），"
+        "并说明部署者如何解读输出（欧盟《人工智能法》第13条）。"),
     ),
     "rank_stability": (
-        "Which features matter changes with the sample: collect more evaluation data, remove redundant or "
-        "highly correlated inputs, and do not publish a feature ranking as the explanation until it is stable.",
+        ("Which features matter changes with the sample: collect more evaluation data, remove redundant or "
+        "highly correlated inputs, and do not publish a feature ranking as the explanation until it is stable."),
         "哪些特征重要会随样本而变化：收集更多评估数据，去除冗余或高度相关的输入，在排序稳定之前不要将其作为解释发布。",
     ),
     "top_k_stability": (
-        "The most important features change with the sample: collect more evaluation data and reduce "
-        "redundant inputs before presenting the top features as the explanation.",
+        ("The most important features change with the sample: collect more evaluation data and reduce "
+        "redundant inputs before presenting the top features as the explanation."),
         "最重要的特征随样本而变化：在将其作为解释呈现之前，收集更多评估数据并减少冗余输入。",
     ),
     "sensitive_reliance": (
-        "The model's decisions depend on sensitive features directly. Justify each use in the data "
-        "governance record (EU AI Act Art. 10(2)(f)), or remove the feature and re-check the proxies.",
-        "模型决策直接依赖敏感特征。请在数据治理记录中说明每项使用的正当性（《欧盟人工智能法》第 10(2)(f) 条），"
-        "或移除该特征并重新检查代理变量。",
+        ("The model's decisions depend on sensitive features directly. Justify each use in the data "
+        "governance record (EU AI Act Art. 10(2)(f)), or remove the feature and re-check the proxies."),
+        ("模型决策直接依赖敏感特征。请在数据治理记录中说明每项使用的正当性（欧盟《人工智能法》第10条第2款(f)项），"
+        "或移除该特征并重新检查代理变量。"),
     ),
     "proxy_reliance": (
-        "The model relies on inputs that stand in for a sensitive feature, so leaving that feature out "
+        ("The model relies on inputs that stand in for a sensitive feature, so leaving that feature out "
         "does not keep it out of the decisions. Justify these inputs, or remove or decorrelate them, and "
-        "check the fairness probe's results.",
-        "模型依赖可替代敏感特征的输入，因此剔除该特征并不能使其不影响决策。请说明这些输入的正当性，或移除、"
-        "去相关处理，并核对公平性探测的结果。",
+        "check the fairness probe's results."),
+        ("模型依赖可替代敏感特征的输入，因此剔除该特征并不能使其不影响决策。请说明这些输入的正当性，或移除、"
+        "去相关处理，并核对公平性探测的结果。"),
     ),
     "proxy_strength": (
-        "An input predicts a sensitive feature almost perfectly: treat it as that feature for data "
-        "governance and fairness purposes.",
+        ("An input predicts a sensitive feature almost perfectly: treat it as that feature for data "
+        "governance and fairness purposes."),
         "某输入几乎可以完全预测敏感特征：在数据治理和公平性方面应将其视同该敏感特征。",
     ),
 }
@@ -272,8 +273,8 @@ def surrogate_tree(X: pd.DataFrame, y_model: np.ndarray, space: TabularSpace, de
         "max_depth": depth,
         "fidelity": num(fidelity),
         "fidelity_train": num(fidelity_train),
-        "train_rows": int(len(train)),
-        "test_rows": int(len(test)),
+        "train_rows": len(train),
+        "test_rows": len(test),
         "leaves": int(tree.get_n_leaves()),
         "features": sorted(({"name": k, "value": num(v)} for k, v in weight.items() if v > 0),
                            key=lambda d: -d["value"]),
@@ -449,7 +450,7 @@ def measure(ev: Evaluation, positive: Any, settings: Mapping[str, Any], *, progr
     sensitive = ev.sensitive.iloc[idx].reset_index(drop=True)
     features = list(space.features)
     score = Scorer(ev, positive)
-    details: dict[str, Any] = {"sample": {"rows": int(len(X)), "of": int(len(ev.X)), "seed": seed},
+    details: dict[str, Any] = {"sample": {"rows": len(X), "of": len(ev.X), "seed": seed},
                                "baseline_accuracy": num((y_true == y_model).mean())}
     observed: dict[str, Observation] = {}
 
@@ -479,7 +480,7 @@ def measure(ev: Evaluation, positive: Any, settings: Mapping[str, Any], *, progr
         for j in order
     ]
     details["importance"] = importance
-    details["importance_method"] = {"kind": "permutation", "n_repeats": int(len(acc_rows)), "scoring": "accuracy",
+    details["importance_method"] = {"kind": "permutation", "n_repeats": len(acc_rows), "scoring": "accuracy",
                                     "reliance": "share of the model's decisions that change"}
     timings["permutation_importance"] = time.perf_counter() - t0
 
@@ -493,10 +494,10 @@ def measure(ev: Evaluation, positive: Any, settings: Mapping[str, Any], *, progr
         observed["surrogate_fidelity"] = Observation(
             sur["fidelity"],
             {"max_depth": sur["max_depth"], "test_rows": sur["test_rows"], "leaves": sur["leaves"]},
-            (f"A decision tree of depth {sur['max_depth']} ({sur['leaves']} leaves) agrees with the model on "
-             f"{sur['fidelity']:.1%} of {sur['test_rows']} held-out rows.",
-             f"深度为 {sur['max_depth']} 的决策树（{sur['leaves']} 个叶节点）在 {sur['test_rows']} 个留出样本上与模型"
-             f"一致的比例为 {sur['fidelity']:.1%}。"),
+            ((f"A decision tree of depth {sur['max_depth']} ({sur['leaves']} leaves) agrees with the model on "
+             f"{sur['fidelity']:.1%} of {sur['test_rows']} held-out rows."),
+             (f"深度为 {sur['max_depth']} 的决策树（{sur['leaves']} 个叶节点）在 {sur['test_rows']} 个留出样本上与模型"
+             f"一致的比例为 {sur['fidelity']:.1%}。")),
         )
     else:
         budget.record_cut("surrogate", "time budget spent")
@@ -537,7 +538,7 @@ def measure(ev: Evaluation, positive: Any, settings: Mapping[str, Any], *, progr
 
     # ---- stability of the ranking over bootstrap resamples (one model call each)
     t0 = time.perf_counter()
-    n_boot = int(s["n_boot"])
+    n_boot = int(s["n_boot"]) if len(features) >= 2 else 0  # one input has one possible ranking
     k = min(int(s["top_k"]), max(1, len(features) // 2))
     top_full = set(order[:k].tolist())
     taus, overlaps = [], []
@@ -555,7 +556,7 @@ def measure(ev: Evaluation, positive: Any, settings: Mapping[str, Any], *, progr
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tau = kendalltau(imp_mean, imp_b).statistic
-        taus.append(float(tau) if tau == tau else 0.0)  # no variation at all: no agreement shown
+        taus.append(0.0 if math.isnan(tau) else float(tau))  # no variation at all: no agreement shown
         top_b = set(np.argsort(-imp_b, kind="stable")[:k].tolist())
         overlaps.append(len(top_full & top_b) / k)
         bar.update(b + 1)
@@ -580,12 +581,13 @@ def measure(ev: Evaluation, positive: Any, settings: Mapping[str, Any], *, progr
         )
         observed["top_k_stability"] = Observation(
             num(np.mean(overlaps)), {"n_boot": len(taus), "top_k": k, "min": num(np.min(overlaps))},
-            (f"On average {np.mean(overlaps):.0%} of the top {k} features stay in the top {k} across "
-             f"{len(taus)} bootstrap resamples.",
+            ((f"On average {np.mean(overlaps):.0%} of the top {k} features stay in the top {k} across "
+             f"{len(taus)} bootstrap resamples."),
              f"在 {len(taus)} 次自助重抽样中，前 {k} 个特征平均有 {np.mean(overlaps):.0%} 保持在前 {k} 位。"),
         )
     else:
-        reason = "n_boot is 0" if n_boot == 0 else "time budget spent"
+        reason = ("the model has a single input" if len(features) < 2 else "n_boot is 0" if n_boot == 0
+                  else "time budget spent")
         observed["rank_stability"] = Observation(None, reason=reason)
         observed["top_k_stability"] = Observation(None, reason=reason)
 
