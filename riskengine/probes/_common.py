@@ -621,3 +621,50 @@ def judge_limits(
             )
         )
     return statuses, findings
+
+
+# ------------------------------------------------------------------------------------------- shared results
+
+
+def model_query_skip(ctx: Any, name: str, why: str) -> Any:
+    """The `skipped` result when a model-querying probe cannot run (no model or data, predictions only)."""
+    from riskengine.model import ProbeResult
+
+    missing = ctx.missing_inputs()
+    if missing:
+        return ProbeResult(name=name, status="skipped", reason=missing)
+    if ctx.decl.model.format == "predictions":
+        return ProbeResult(name=name, status="skipped",
+                           reason=f"predictions-only submission: {why}; submit the model (ONNX or skops) to "
+                                  "measure it")
+    return None
+
+
+def incomplete_finding(details: Mapping[str, Any], statuses: list[dict[str, Any]], tier: str, lang: str, *,
+                       rule_id: str, category: str, clause: str, title: tuple[str, str],
+                       remediation: tuple[str, str]) -> Finding | None:
+    """A finding when limits could not be checked or the time budget cut a step: missing evidence is said."""
+    blocked = [st for st in statuses if st["status"] == "not_measured"]
+    cut = details["budget"]["cut"]
+    if not blocked and not cut:
+        return None
+    zh = lang == "zh"
+    names = ", ".join(f"{st['metric']} ({st.get('reason', '')})" for st in blocked)
+    cuts = ", ".join(c["step"] + (f" {c.get('done', 0)}/{c['planned']}" if "planned" in c else "") for c in cut)
+    parts = []
+    if blocked:
+        parts.append(f"未能检查的限值：{names}。" if zh else f"Limits that could not be checked: {names}.")
+    if cut:
+        parts.append(f"因时间预算而缩减的步骤：{cuts}。" if zh else f" Steps cut by the time budget: {cuts}.")
+    return Finding(
+        rule_id=rule_id,
+        severity="low" if tier in ("high", "prohibited") else "info",
+        category=category,
+        message="".join(parts).strip(),
+        clauses=(clause,),
+        title=title[1] if zh else title[0],
+        remediation=remediation[1] if zh else remediation[0],
+        confidence="high",
+        evidence={"not_measured": [{"metric": st["metric"], "reason": st.get("reason", "")} for st in blocked],
+                  "cut": cut},
+    )

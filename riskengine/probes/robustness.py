@@ -44,6 +44,8 @@ from riskengine.model import ProbeResult
 from riskengine.probes import ProbeContext, register
 from riskengine.probes._common import (
     Budget,
+    incomplete_finding,
+    model_query_skip,
     MetricSpec,
     Observation,
     OutOfBudget,
@@ -1031,7 +1033,9 @@ def assess_robustness(ev: Evaluation, positive: Any, *, settings: Mapping[str, A
         prefix=PREFIX, category=NAME, observed=m.observed, limits=s["limits"], metrics=METRICS, tier=tier,
         lang=lang, base_clause=BASE_CLAUSE, remediation=_REMEDIATION,
     )
-    extra = _incomplete_finding(m, statuses, tier, lang)
+    extra = incomplete_finding(m.details, statuses, tier, lang, rule_id="ROB-INCOMPLETE", category=NAME,
+                               clause=BASE_CLAUSE, title=("Robustness evidence incomplete", "稳健性证据不完整"), remediation=("Raise time_budget_s, or submit an ONNX export (much faster per query), and re-assess.",
+                                                                "提高 time_budget_s，或提供 ONNX 模型（单行查询快得多），然后重新评估。"))
     if extra is not None:
         findings.append(extra)
     details = dict(m.details)
@@ -1045,49 +1049,13 @@ def assess_robustness(ev: Evaluation, positive: Any, *, settings: Mapping[str, A
     return ProbeResult(name=NAME, status="ok", metrics=metrics, details=details, findings=tuple(findings)), m
 
 
-def _incomplete_finding(m: Measured, statuses: list[dict[str, Any]], tier: str, lang: str) -> Any:
-    from riskengine.model import Finding
-
-    blocked = [st for st in statuses if st["status"] == "not_measured"]
-    cut = m.details["budget"]["cut"]
-    if not blocked and not cut:
-        return None
-    zh = lang == "zh"
-    names = ", ".join(f"{st['metric']} ({st.get('reason', '')})" for st in blocked)
-    cuts = ", ".join(c["step"] + (f" {c.get('done', 0)}/{c['planned']}" if "planned" in c else "") for c in cut)
-    parts = []
-    if blocked:
-        parts.append(f"未能检查的限值：{names}。" if zh else f"Limits that could not be checked: {names}.")
-    if cut:
-        parts.append(f"因时间预算而缩减的步骤：{cuts}。" if zh else f" Steps cut by the time budget: {cuts}.")
-    return Finding(
-        rule_id="ROB-INCOMPLETE",
-        severity="low" if tier in ("high", "prohibited") else "info",
-        category=NAME,
-        message="".join(parts).strip(),
-        clauses=(BASE_CLAUSE,),
-        title="稳健性证据不完整" if zh else "Robustness evidence incomplete",
-        remediation=("提高 time_budget_s，或提供 ONNX 模型（单行查询快得多），然后重新评估。" if zh else
-                     "Raise time_budget_s, or submit an ONNX export (much faster per query), and re-assess."),
-        confidence="high",
-        evidence={"not_measured": [{"metric": st["metric"], "reason": st.get("reason", "")} for st in blocked],
-                  "cut": cut},
-    )
-
-
 @register(NAME, validate=validate_settings)
 def robustness_probe(ctx: ProbeContext) -> ProbeResult:
     """Robustness of the declared model on the declared data, judged against the scenario's limits."""
-    missing = ctx.missing_inputs()
-    if missing:
-        return ProbeResult(name=NAME, status="skipped", reason=missing)
+    skipped = model_query_skip(ctx, NAME, 'robustness needs to query the model on perturbed inputs')
+    if skipped is not None:
+        return skipped
     assert ctx.decl.model is not None and ctx.decl.data is not None
-    if ctx.decl.model.format == "predictions":
-        return ProbeResult(
-            name=NAME, status="skipped",
-            reason="predictions-only submission: robustness needs to query the model on perturbed inputs; "
-                   "submit the model (ONNX or skops) to measure it",
-        )
     where = f"probes.{ctx.tier}.{NAME}"
     validate_settings(ctx.settings, where=where)  # a bad block fails before the model is loaded
     ev = ctx.evaluation()
