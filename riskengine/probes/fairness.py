@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from riskengine.errors import RulePackError, did_you_mean
+from riskengine.i18n import name as metric_name
 from riskengine.model import Finding, ProbeResult
 from riskengine.probes import ProbeContext, register
 
@@ -65,17 +66,6 @@ DEFAULTS: dict[str, Any] = {
 _SETTING_KEYS = set(DEFAULTS) | {"description"}
 _BOOT_CHUNK_CELLS = 2_000_000  # replicate x cell entries per bootstrap batch (bounds memory)
 
-_TITLES = {
-    "demographic_parity_difference": ("Demographic parity difference", "人口均等差异"),
-    "demographic_parity_ratio": ("Demographic parity ratio", "人口均等比率"),
-    "equalized_odds_difference": ("Equalized odds difference", "均等几率差异"),
-    "equalized_odds_ratio": ("Equalized odds ratio", "均等几率比率"),
-    "equal_opportunity_difference": ("Equal opportunity difference", "机会均等差异"),
-    "equal_opportunity_ratio": ("Equal opportunity ratio", "机会均等比率"),
-    "fpr_difference": ("False positive rate difference", "假阳性率差异"),
-    "fnr_difference": ("False negative rate difference", "假阴性率差异"),
-    "accuracy_difference": ("Accuracy difference", "准确率差异"),
-}
 _RATE_NAMES = {
     "selection_rate": ("selection rate", "选择率"),
     "tpr": ("true positive rate", "真阳性率"),
@@ -570,7 +560,7 @@ def judge(
         metric, bound, limit = lim["metric"], lim["bound"], lim["limit"]
         clauses = tuple(dict.fromkeys([*lim["clauses"], SHANGHAI_CLAUSE]))
         rationale = lim["rationale"].get(lang) or lim["rationale"].get("en", "")
-        title = _TITLES[metric][1 if zh else 0]
+        title = metric_name("metric", metric, lang)
         for vinfo in measured["views"]:
             key = vinfo["key"]
             pv = measured["_per_view"][key]
