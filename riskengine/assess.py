@@ -6,16 +6,16 @@ import datetime as _dt
 import importlib.util
 import os
 import platform
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from riskengine import __version__
 from riskengine.errors import RiskEngineError
 from riskengine.grading import MODEL_VERSION as GRADING_MODEL, grade as grade_findings, probe_error_finding
-from riskengine.integrity import content_sha256  # re-exported: assess.content_sha256 seals assessment_dict
+from riskengine.integrity import seal
 from riskengine.model import Assessment, Declaration, ProbeResult
-from riskengine.rules import Knowledge, classify, sorted_findings
-from riskengine.rules.pack import localize
+from riskengine.rules import Knowledge, classify, sorted_findings, texts
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,24 @@ class Options:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _stamp(seconds: int) -> str:
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_LAST_STAMP: tuple[int, str] = (-1, "")
+"""The last second stamped, and its text: a batch stamps thousands of assessments within one second."""
+
+
 def generated_at() -> str:
-    """Now in UTC, or SOURCE_DATE_EPOCH when set, so that reruns can be byte-identical."""
+    """Now in UTC to the second, or SOURCE_DATE_EPOCH when set, so that reruns can be byte-identical."""
+    global _LAST_STAMP
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch and epoch.isdigit()
-            else _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
-    return when.isoformat().replace("+00:00", "Z")
+    if epoch and epoch.isdigit():
+        return _stamp(int(epoch))
+    now = int(time.time())
+    if now != _LAST_STAMP[0]:
+        _LAST_STAMP = (now, _stamp(now))
+    return _LAST_STAMP[1]
 
 
 def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options) -> dict[str, ProbeResult]:
@@ -80,14 +92,13 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hit
         "grading_model": GRADING_MODEL,
         "generated_at": generated_at(),
     }
+    words = texts(kb, options.lang)
     cited = sorted({c for f in findings for c in f.clauses} | {c for r in result.tier_reasons for c in r.clauses})
-    clauses = {ref: {"framework": kb.clauses[ref].framework, "title": localize(kb.clauses[ref].title, options.lang),
-                     "verified": kb.clauses[ref].verified}
-               for ref in cited if ref in kb.clauses}
+    clauses = {ref: dict(words.clauses[ref]) for ref in cited if ref in words.clauses}
     assessment = Assessment(
         application={"id": app["id"], "name": app["name"], "provider": app["provider"],
                      "version": app.get("version", ""), "scenario": app["scenario"],
-                     "scenario_name": localize(scenario.name, options.lang),
+                     "scenario_name": words.scenario_names[decl.scenario],
                      "founding_scenario": scenario.founding_scenario, "purpose": app["purpose"],
                      "decision_role": app["decision_role"], "use_cases": list(app["use_cases"]),
                      "practices": list(app["practices"])},
@@ -107,15 +118,19 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hit
         probes=probes,
         manifest=manifest,
         clauses=clauses,
-        control_titles={c: localize(kb.controls[c].title, options.lang)
-                        for c in (*result.required_controls, *app["controls"]) if c in kb.controls},
+        control_titles={c: words.control_titles[c]
+                        for c in (*result.required_controls, *app["controls"]) if c in words.control_titles},
         lang=options.lang,
     )
     return assessment
 
 
+def sealed(assessment: Assessment) -> tuple[dict[str, Any], bytes]:
+    """The canonical JSON shape sealed with the hash of its content, and its canonical JSON text (one encode)."""
+    out = assessment.to_dict()
+    return out, seal(out)
+
+
 def assessment_dict(assessment: Assessment) -> dict[str, Any]:
     """The canonical JSON shape, sealed with the hash of its content."""
-    out = assessment.to_dict()
-    out["manifest"]["content_sha256"] = content_sha256(out)
-    return out
+    return sealed(assessment)[0]

@@ -1,8 +1,8 @@
 """`riskengine batch`: assess many declarations, on one machine or on a Dask cluster, and lose none of them.
 
 The pipeline per record is the one `riskengine assess` runs (safeload ->
-parse_declaration -> assess -> assessment_dict); only two things differ, and
-neither changes a result:
+parse_declaration -> assess -> sealed, which `assessment_dict` is too); only
+two things differ, and neither changes a result:
 
 - the rules that fire are decided for a whole chunk at once, column-wise
   (rules/vectorized.py), instead of one durable-rules call per record; the
@@ -16,8 +16,12 @@ Layout of a run (INPUT -> chunks -> workers -> one writer):
   `--chunk-size` records (byte ranges of a JSONL or CSV file, or lists of
   files of a folder); it never holds records;
 - a worker (a local process, or a Dask worker) reads its chunk from INPUT
-  itself, assesses it and returns the rows and the assessments' JSON lines;
-  each worker process loads the rules once;
+  itself, assesses it and returns the rows and the assessments' JSON lines
+  (each the canonical JSON its content hash was taken over, encoded once); a
+  local worker writes the lines to a file in OUT/.riskengine-batch/parts/
+  instead, which the coordinator appends without reading it (a gigabyte per
+  100,000 records need not travel through a pipe); each worker process loads
+  the rules once;
 - the coordinator commits chunks strictly in input order: it flags duplicate
   ids, appends to the working files in OUT/.riskengine-batch/, and every few
   seconds flushes them to disk and writes a checkpoint (the sizes of the files
@@ -42,7 +46,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +105,9 @@ class ChunkSpec:
     files: tuple[str, ...] = ()
     """Folder input: the chunk's files, relative to the folder."""
     options: BatchOptions = field(default_factory=BatchOptions)
+    spill: str = ""
+    """A folder on OUT's disk, for a local worker: it writes the chunk's JSON lines to a file there, which
+    the coordinator appends to assessments.jsonl without reading it. Empty: they travel in the result."""
 
 
 @dataclass(frozen=True)
@@ -319,9 +326,11 @@ class ChunkResult:
     rows: list[list[Any]]
     """COLUMNS without duplicate_of (the coordinator adds it)."""
     assessments: bytes
-    """One JSON line per assessed record, in record order."""
+    """One JSON line per assessed record, in record order (empty when they were spilled to a file)."""
     blank_lines: int = 0
     seconds: float = 0.0
+    assessments_file: str = ""
+    """The file holding them when the spec named a spill folder."""
 
 
 def _error_text(exc: Exception) -> str:
@@ -396,7 +405,7 @@ def _csv_doc(header: tuple[str, ...], text: str, source: str) -> tuple[dict[str,
 
 def run_chunk(spec: ChunkSpec) -> ChunkResult:
     """Assess one chunk. Runs in a worker process (local or Dask); every record gives exactly one row."""
-    from riskengine.assess import Options, assess, assessment_dict
+    from riskengine.assess import Options, assess, sealed
     from riskengine.declaration import parse_declaration, sha256_bytes
     from riskengine.rules import load_knowledge
     from riskengine.rules.conditions import build_fact
@@ -423,8 +432,7 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
 
         hits = for_knowledge(kb).evaluate([build_fact(d.raw) for d in valid])
     assess_options = Options(lang=options.lang, run_probes=options.with_probes)
-    dumps = json.JSONEncoder(separators=(",", ":")).encode  # ASCII escapes: twice as fast as ensure_ascii=False
-    lines: list[str] = []
+    lines: list[bytes] = []
     rows: list[list[Any]] = []
     k = 0
     for i, ((line, source, doc, _body, _base, _p), decl) in enumerate(zip(records, decls)):
@@ -435,11 +443,11 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
             record_hits = hits[k] if hits is not None else None
             k += 1
             try:
-                result = assessment_dict(assess(decl, kb, assess_options, record_hits))
+                result, canonical = sealed(assess(decl, kb, assess_options, record_hits))
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
                 problem = _error_text(exc)
             else:
-                lines.append(dumps(result))
+                lines.append(canonical)  # encoded once, for the content hash and for this line
                 counts = result["finding_counts"]
                 app = result["application"]
                 rows.append([number, where, line, app["id"], app["name"], app["provider"], app["scenario"],
@@ -450,8 +458,13 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
         rows.append([number, where, line, _peek(doc, "id"), _peek(doc, "name"), _peek(doc, "provider"),
                      _peek(doc, "scenario") if _peek(doc, "scenario") in vocab.SCENARIOS else "",
                      None, None, None, None, [], [], *([None] * len(SEVERITIES)), problem])
-    text = "\n".join(lines) + "\n" if lines else ""
-    return ChunkResult(spec.number, rows, text.encode("utf-8"), blank, time.perf_counter() - t0)
+    text = b"\n".join(lines) + b"\n" if lines else b""
+    if spec.spill:
+        path = os.path.join(spec.spill, f"{spec.number:08d}.jsonl")
+        with open(path, "wb") as fh:
+            fh.write(text)
+        return ChunkResult(spec.number, rows, b"", blank, time.perf_counter() - t0, assessments_file=path)
+    return ChunkResult(spec.number, rows, text, blank, time.perf_counter() - t0)
 
 
 def _warm_worker(rule_dirs: tuple[str, ...], engine: str) -> None:
@@ -467,6 +480,15 @@ def _warm_worker(rule_dirs: tuple[str, ...], engine: str) -> None:
         from riskengine.rules.vectorized import for_knowledge
 
         for_knowledge(kb)
+    settle_gc()
+
+
+def settle_gc() -> None:
+    """Garbage collection for a worker process whose rules are loaded (benchmarks/bench_batch.py does it too)."""
+    import gc
+
+    gc.freeze()  # what is loaded now lives as long as the worker: the collector need not walk it again
+    gc.set_threshold(20_000, 20, 20)  # a record makes hundreds of short-lived objects; collect less often
 
 
 def _die_with_parent() -> None:
@@ -599,6 +621,13 @@ def plan_chunks(inp: Input, chunk_size: int, at: Position, options: BatchOptions
 # ====================================================================== duplicate ids
 
 
+def _by_hash(entries: Any) -> Any:
+    """Entries sorted by hash (a stable sort of the hash column: fast, and near linear on sorted runs)."""
+    import numpy as np
+
+    return entries[np.argsort(entries["hash"], kind="stable")]
+
+
 def id_hash(app_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(app_id.encode("utf-8"), digest_size=8).digest(), "little")
 
@@ -623,10 +652,9 @@ class IdIndex:
 
         if not len(entries):
             return
-        self.runs.append(np.sort(entries, order="hash"))
+        self.runs.append(_by_hash(entries))
         while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-            merged = np.concatenate([self.runs.pop(), self.runs.pop()])
-            self.runs.append(np.sort(merged, order="hash"))
+            self.runs.append(_by_hash(np.concatenate([self.runs.pop(), self.runs.pop()])))
 
     def first(self, hashes: Any) -> tuple[Any, Any]:
         """For each hash, the record and line of its first occurrence (record -1 when new)."""
@@ -771,7 +799,10 @@ class Outputs:
 
     def write(self, result: ChunkResult, rows: list[list[Any]], ids: bytes) -> None:
         self.handles["results.csv"].write(_csv_lines([_csv_cells(r) for r in rows]))
-        self.handles["assessments.jsonl"].write(result.assessments)
+        if result.assessments_file:
+            _append_file(self.handles["assessments.jsonl"], result.assessments_file)
+        else:
+            self.handles["assessments.jsonl"].write(result.assessments)
         self.handles["ids.bin"].write(ids)
         part = self.parts / f"{result.number:08d}.parquet"
         _write_parquet(part, rows)
@@ -798,6 +829,24 @@ class Outputs:
             handle.close()
 
 
+def _append_file(handle: Any, path: str) -> None:
+    """Append the file at `path` to `handle`'s file, copied inside the kernel where it can be, then delete it."""
+    handle.flush()
+    with open(path, "rb") as source:
+        size, done = os.fstat(source.fileno()).st_size, 0
+        with contextlib.suppress(AttributeError, OSError):  # no copy_file_range (not Linux, old kernel ...)
+            while done < size:
+                copied = os.copy_file_range(source.fileno(), handle.fileno(), size - done)
+                if not copied:
+                    break
+                done += copied
+        handle.seek(0, os.SEEK_END)  # the kernel moved the file's offset: bring the buffered handle along
+        if done < size:
+            source.seek(done)
+            shutil.copyfileobj(source, handle)
+    os.unlink(path)
+
+
 def _csv_lines(rows: list[list[Any]]) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
@@ -805,17 +854,8 @@ def _csv_lines(rows: list[list[Any]]) -> bytes:
 
 
 def _csv_cells(row: list[Any]) -> list[Any]:
-    out = []
-    for value in row:
-        if value is None:
-            out.append("")
-        elif isinstance(value, bool):
-            out.append("true" if value else "false")
-        elif isinstance(value, list):
-            out.append(CSV_LIST_SEPARATOR.join(value))
-        else:
-            out.append(value)
-    return out
+    return ["" if value is None else ("true" if value else "false") if value is True or value is False
+            else CSV_LIST_SEPARATOR.join(value) if isinstance(value, list) else value for value in row]
 
 
 def _arrow_schema() -> Any:
@@ -916,7 +956,7 @@ class _Inline:
 class _Pool:
     """--workers N: N local processes, each loading the rules once."""
 
-    def __init__(self, workers: int, options: BatchOptions):
+    def __init__(self, workers: int, options: BatchOptions, spill: str):
         import multiprocessing
         import threading
         from concurrent.futures import ProcessPoolExecutor
@@ -926,9 +966,10 @@ class _Pool:
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
                                         initializer=_warm_worker, initargs=(options.rule_dirs, options.engine))
         self.slots = 2 * workers
+        self.spill = spill
 
     def submit(self, spec: ChunkSpec) -> Any:
-        return self.pool.submit(run_chunk, spec)
+        return self.pool.submit(run_chunk, replace(spec, spill=self.spill))
 
     def close(self, cancel: bool = False) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
@@ -1107,7 +1148,7 @@ def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, w
         executor: Any = _Dask(scheduler, inp)
     else:
         n = workers or os.cpu_count() or 1
-        executor = _Inline() if n <= 1 else _Pool(n, options)
+        executor = _Inline() if n <= 1 else _Pool(n, options, str(outputs.parts))
     unit_bytes = inp.kind != "folder"
     bar = Progress(inp.size, at.record - 1, at.offset if unit_bytes else at.record - 1, enabled=progress)
     where_of = _where(inp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +13,45 @@ from riskengine.errors import DeclarationError, DeclarationErrors
 from riskengine.model import Declaration, DeclaredData, DeclaredModel
 from riskengine.safeload import load_document
 from riskengine.schema import declaration_schema, validation_errors
+from riskengine.schemacheck import per_schema
 
 
 def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+_NO_DEFAULT = object()
+
+
+def _filler(schema: dict[str, Any]) -> Callable[[Any], Any]:
+    """`_fill_defaults` for one schema, with the walk of the schema done once."""
+    if schema.get("type") != "object":
+        return lambda doc: doc
+    steps = []
+    for name, sub in schema.get("properties", {}).items():
+        default = sub.get("default", _NO_DEFAULT)
+        immutable = default is None or isinstance(default, (str, int, float, bool))
+        steps.append((name, default, immutable, _filler(sub) if sub.get("type") == "object" else None))
+
+    def fill(doc: Any) -> Any:
+        if not isinstance(doc, dict):
+            return doc
+        out = dict(doc)
+        for name, default, immutable, inner in steps:
+            if name not in out:
+                if default is _NO_DEFAULT:
+                    continue
+                out[name] = default if immutable else copy.deepcopy(default)
+            if inner is not None:
+                out[name] = inner(out[name])
+        return out
+
+    return fill
+
+
 def _fill_defaults(doc: Any, schema: dict[str, Any]) -> Any:
     """Copy `doc` with every missing property that has a schema default filled in, recursively."""
-    if not isinstance(doc, dict) or schema.get("type") != "object":
-        return doc
-    out = dict(doc)
-    for name, sub in schema.get("properties", {}).items():
-        if name not in out and "default" in sub:
-            out[name] = copy.deepcopy(sub["default"])
-        if name in out:
-            out[name] = _fill_defaults(out[name], sub)
-    return out
+    return per_schema(schema, _filler)(doc)
 
 
 def _resolve(path: str, base_dir: str | None) -> str:

@@ -114,15 +114,18 @@ def _points(f: Finding) -> float:
 
 def deductions(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """The shortfalls grouped by rule id, with repeats discounted; largest first, then by rule id."""
-    groups: dict[str, list[Finding]] = {}
+    groups: dict[str, list[tuple[float, Finding]]] = {}
     for f in findings:
-        if f.category in SHORTFALLS and _points(f) > 0:
-            groups.setdefault(f.rule_id, []).append(f)
+        if f.category in SHORTFALLS:
+            cost = _points(f)
+            if cost > 0:
+                groups.setdefault(f.rule_id, []).append((cost, f))
     out = []
     for rule_id, items in groups.items():
-        items = sorted(items, key=lambda f: -_points(f))
-        points = sum(_points(f) * REPEAT_FACTOR ** i for i, f in enumerate(items))
-        worst = items[0]
+        if len(items) > 1:
+            items.sort(key=lambda item: -item[0])  # stable: equal costs keep the findings' order
+        points = sum(cost * REPEAT_FACTOR ** i for i, (cost, _) in enumerate(items))
+        worst = items[0][1]
         out.append({"rule_id": rule_id, "title": worst.title, "severity": worst.severity,
                     "category": worst.category, "confidence": worst.confidence,
                     "occurrences": len(items), "points": round(points, 2)})

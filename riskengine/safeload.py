@@ -83,11 +83,13 @@ def _check_depth(obj: Any, source: str, max_depth: int, depth: int = 1) -> None:
 
 def _json_pairs(source: str):
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise DeclarationError(f"duplicate key '{key}'", source=source)
-            out[key] = value
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise DeclarationError(f"duplicate key '{key}'", source=source)
+                seen.add(key)
         return out
 
     return hook
@@ -114,7 +116,8 @@ def parse_text(text: str, source: str, *, json_only: bool = False, max_depth: in
             obj = _parse_yaml(stripped, source, max_depth)  # YAML flow mappings look like JSON too
         except ValueError as exc:
             raise DeclarationError(f"not valid JSON: {exc}", source=source) from None
-        _check_depth(obj, source, max_depth)
+        if stripped.count("{") + stripped.count("[") >= max_depth:  # fewer brackets cannot nest too deep
+            _check_depth(obj, source, max_depth)
         return obj
     return _parse_yaml(stripped, source, max_depth)
 

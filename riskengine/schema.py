@@ -15,7 +15,7 @@ from typing import Any
 
 from riskengine import vocab
 from riskengine.errors import DeclarationError, did_you_mean
-from riskengine.schemacheck import fast_verdict
+from riskengine.schemacheck import fast_verdict, per_schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -403,14 +403,12 @@ def _messages(error: Any) -> list[tuple[str, str, str | None]]:
 
 def validation_errors(doc: Any, schema: dict[str, Any], source: str) -> list[DeclarationError]:
     """Every problem with `doc`, each naming the file and the field path, in a stable order."""
-    from jsonschema import Draft202012Validator  # not needed by --help
-
     if not isinstance(doc, dict):
         return [DeclarationError(f"the document must be a mapping of fields, got {type(doc).__name__}",
                                  source=source)]
     if fast_verdict(schema, doc) is True:  # the same schema compiled to Python checks (riskengine/schemacheck.py)
         return []
-    validator = _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
+    validator = per_schema(schema, _draft_2020_12)
     out: dict[tuple[str, str], DeclarationError] = {}
     for error in validator.iter_errors(doc):
         for field, message, hint in _messages(error):
@@ -418,6 +416,12 @@ def validation_errors(doc: Any, schema: dict[str, Any], source: str) -> list[Dec
                 continue
             out[(field, message)] = DeclarationError(message, source=source, field=field or None, hint=hint)
     return [out[k] for k in sorted(out)]
+
+
+def _draft_2020_12(schema: dict[str, Any]) -> Any:
+    from jsonschema import Draft202012Validator  # not needed by --help
+
+    return _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
 
 
 @lru_cache(maxsize=4)

@@ -255,16 +255,26 @@ def verdict(check: Check, doc: Any) -> bool | None:
         return None
 
 
-_COMPILED: dict[int, tuple[Any, Check | None]] = {}
+_PER_SCHEMA: dict[tuple[int, Callable[[Any], Any]], tuple[Any, Any]] = {}
+
+
+def per_schema(schema: dict[str, Any], make: Callable[[dict[str, Any]], Any]) -> Any:
+    """`make(schema)`, made once per schema object (a dict cannot key a cache, and its JSON text is slow to make)."""
+    key = (id(schema), make)
+    entry = _PER_SCHEMA.get(key)
+    if entry is None or entry[0] is not schema:
+        entry = _PER_SCHEMA[key] = (schema, make(schema))
+    return entry[1]
+
+
+def _compiled(schema: dict[str, Any]) -> Check | None:
+    try:
+        return compile_check(schema)
+    except Unsupported:
+        return None
 
 
 def fast_verdict(schema: dict[str, Any], doc: Any) -> bool | None:
     """The compiled check's verdict on `doc` (None when there is none, or it is unsure)."""
-    entry = _COMPILED.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        try:
-            check: Check | None = compile_check(schema)
-        except Unsupported:
-            check = None
-        entry = _COMPILED[id(schema)] = (schema, check)
-    return None if entry[1] is None else verdict(entry[1], doc)
+    check = per_schema(schema, _compiled)
+    return None if check is None else verdict(check, doc)

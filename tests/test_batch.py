@@ -26,6 +26,7 @@ from riskengine.assess import Options, assess, assessment_dict
 from riskengine.batch import COLUMNS, BatchOptions, csv_columns, csv_document, csv_records, csv_row, run_batch
 from riskengine.declaration import parse_declaration, sha256_bytes
 from riskengine.errors import DeclarationErrors
+from riskengine.integrity import canonical_json, check
 from riskengine.rules import load_knowledge
 from riskengine.rules.conditions import build_fact
 from riskengine.rules.vectorized import for_knowledge
@@ -224,6 +225,9 @@ def test_every_result_equals_assess_on_the_same_record(tmp_path, kb):
                                                                         for s in vocab.SEVERITIES]
         checked += 1
     assert checked > 350 and next(assessed, None) is None
+    for line in (out / "assessments.jsonl").read_bytes().splitlines():  # each line: the sealed canonical JSON
+        doc = json.loads(line)
+        assert line == canonical_json(doc) and check(doc)[0] == check(doc)[1]
     # and through the command itself, for a few records written to files of their own
     for row in [r for r in rows if not r["error"]][:3]:
         single = tmp_path / f"single-{row['record']}.json"
@@ -265,7 +269,7 @@ def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
     docs = list(GENERATE(8000, seed=31))
     data = _write_jsonl(tmp_path / "big.jsonl", docs)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "riskengine", "batch", str(data), "--out", str(out), "--workers", "1",
+    args = [sys.executable, "-m", "riskengine", "batch", str(data), "--out", str(out), "--workers", "2",
             "--chunk-size", "200", "--checkpoint-every", "0", "--quiet"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     checkpoint = out / ".riskengine-batch" / "checkpoint.json"
@@ -289,6 +293,7 @@ def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
     assert proc.returncode == -signal.SIGKILL, "the batch ended before it could be killed half-way"
     assert 0 < done < len(docs)
     assert not (out / "results.csv").exists()  # nothing final appears before the end
+    (out / ".riskengine-batch" / "parts" / "99999999.jsonl").write_bytes(b"a worker's unfinished chunk")
     resumed = run_cli("batch", str(data), "--out", str(out), "--workers", "2", "--chunk-size", "200", "--resume",
                       "--quiet")
     assert resumed.returncode == 0, resumed.stderr
@@ -304,6 +309,25 @@ def test_killed_batch_resumes_and_holds_every_record_exactly_once(tmp_path):
 
     assert pq.read_table(out / "results.parquet").column("record").to_pylist() == list(range(1, len(docs) + 1))
     assert not (out / ".riskengine-batch").exists()
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_a_spilled_chunk_is_appended_where_the_file_ends(tmp_path, monkeypatch, kernel_copy):
+    from riskengine.batch import _append_file
+
+    if not kernel_copy:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)  # as on a system without it
+    target = tmp_path / "assessments.jsonl"
+    with open(target, "wb") as handle:
+        handle.write(b"first\n")  # still in the handle's buffer
+        for n, body in enumerate((b"second\n" * 5000, b"", b"third\n")):
+            part = tmp_path / f"{n}.jsonl"
+            part.write_bytes(body)
+            _append_file(handle, str(part))
+            assert not part.exists()
+        handle.write(b"last\n")
+        assert handle.tell() == len(b"first\n" + b"second\n" * 5000 + b"third\nlast\n")
+    assert target.read_bytes() == b"first\n" + b"second\n" * 5000 + b"third\nlast\n"
 
 
 def test_resume_refuses_another_input(tmp_path):

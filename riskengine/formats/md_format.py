@@ -52,8 +52,8 @@ def render(assessment: dict[str, Any], *, lang: str | None = None, **_: Any) -> 
         f"**{md(t['tier'])}: {nm('tier', a['tier'])}** · **{md(t['grade'])}: {nm('grade', a['grade'])}** · "
         f"**{md(t['score'])}: {fmt(float(a['score']), 1)} / 100**",
         "",
-        f"| | |",
-        f"|---|---|",
+        "| | |",
+        "|---|---|",
         f"| {md(t['tier'])} | {nm('tier', a['tier'])}: {setter} |",
         f"| {md(t['grade'])} | {nm('grade', a['grade'])}: {md(meaning(a['grade'], lang))} |",
         f"| {md(_cap(t['controls_met']))} | {len(required) - len(missing)} / {len(required)} |",

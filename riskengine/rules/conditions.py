@@ -70,8 +70,9 @@ def _fields() -> dict[str, FieldSpec]:
 
 
 FIELDS = _fields()
-_LIST_KEYS = tuple((s.name, tuple((f"{s.key}__{v}", v) for v in s.values)) for s in FIELDS.values() if s.kind == "list")
+_LIST_KEYS = tuple((s.name, {v: f"{s.key}__{v}" for v in s.values}) for s in FIELDS.values() if s.kind == "list")
 """Each list field with the fact key of each of its values: a list becomes one true/false key per value."""
+_LISTS_ABSENT = {key: False for _, keys in _LIST_KEYS for key in keys.values()}
 
 
 def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
@@ -94,10 +95,11 @@ def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
         "human_oversight__can_override": app["human_oversight"]["can_override"],
         "human_oversight__monitoring": app["human_oversight"]["monitoring"],
     }
+    fact.update(_LISTS_ABSENT)
     for name, keys in _LIST_KEYS:
-        present = app.get(name, ())
-        for key, value in keys:
-            fact[key] = value in present
+        for value in app.get(name, ()):
+            if value in keys:
+                fact[keys[value]] = True
     if tier is not None:
         fact["tier"] = tier
     return fact
