@@ -12,7 +12,9 @@ from typing import Any
 
 from riskengine import __version__
 from riskengine.errors import RiskEngineError
-from riskengine.grading import MODEL_VERSION as GRADING_MODEL, grade as grade_findings, probe_error_finding
+from riskengine.grading import MODEL_VERSION as GRADING_MODEL
+from riskengine.grading import grade as grade_findings
+from riskengine.grading import probe_error_finding
 from riskengine.integrity import seal
 from riskengine.model import Assessment, Declaration, ProbeResult
 from riskengine.rules import Knowledge, classify, sorted_findings, texts
@@ -54,7 +56,9 @@ def generated_at() -> str:
 def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options) -> dict[str, ProbeResult]:
     if not options.run_probes or (decl.model is None and decl.data is None):
         return {}
-    from riskengine.probes import run_probes  # pandas, sklearn, fairlearn: only when there is something to probe
+    from riskengine.probes import (
+        run_probes,  # pandas, sklearn, fairlearn: only when there is something to probe
+    )
 
     missing = [m for m in ("numpy", "pandas", "sklearn", "onnxruntime", "skops") if importlib.util.find_spec(m) is None]
     if missing:

@@ -140,7 +140,8 @@ def assess_to_folder(declaration: str, out: str | None, formats: list[str], *, l
                      model_path: str | None = None, data_path: str | None = None
                      ) -> tuple[dict[str, Any], list[Path]]:
     """Load, assess, render every format, then write: nothing is written unless everything succeeded."""
-    from riskengine.assess import Options, assess as run_assess, assessment_dict
+    from riskengine.assess import Options, assessment_dict
+    from riskengine.assess import assess as run_assess
     from riskengine.declaration import load_declaration
     from riskengine.formats import FORMATS, render
     from riskengine.io import write_outputs

@@ -17,6 +17,7 @@ from typing import Any
 from riskengine.grading import GRADES, grade_rank
 from riskengine.vocab import TIER_RANK, TIERS
 
+
 @dataclass(frozen=True)
 class Gate:
     kind: str

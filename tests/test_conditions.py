@@ -8,10 +8,10 @@ import threading
 import pytest
 
 from riskengine import vocab
+from riskengine.declaration import parse_declaration
 from riskengine.errors import RulePackError
 from riskengine.rules import conditions as cond
 from riskengine.rules.engine import Evaluator, evaluator
-from riskengine.declaration import parse_declaration
 from tests.conftest import minimal_declaration
 
 DEFINITIONS = {

@@ -39,14 +39,14 @@ from riskengine.model import ProbeResult
 from riskengine.probes import ProbeContext, register
 from riskengine.probes._common import (
     Budget,
-    incomplete_finding,
-    model_query_skip,
     MetricSpec,
     Observation,
     Progress,
     TabularSpace,
     build_space,
+    incomplete_finding,
     judge_limits,
+    model_query_skip,
     native,
     num,
     sample_rows,

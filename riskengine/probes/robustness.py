@@ -44,8 +44,6 @@ from riskengine.model import ProbeResult
 from riskengine.probes import ProbeContext, register
 from riskengine.probes._common import (
     Budget,
-    incomplete_finding,
-    model_query_skip,
     MetricSpec,
     Observation,
     OutOfBudget,
@@ -55,8 +53,10 @@ from riskengine.probes._common import (
     build_space,
     categorical_swap,
     gaussian_noise,
+    incomplete_finding,
     inject_missing,
     judge_limits,
+    model_query_skip,
     num,
     sample_rows,
     to01,
