@@ -668,3 +668,24 @@ def incomplete_finding(details: Mapping[str, Any], statuses: list[dict[str, Any]
         evidence={"not_measured": [{"metric": st["metric"], "reason": st.get("reason", "")} for st in blocked],
                   "cut": cut},
     )
+
+
+def judged_details(observed: Mapping[str, Observation], details: Mapping[str, Any], settings: Mapping[str, Any], *,
+                   prefix: str, category: str, metrics: Mapping[str, MetricSpec], tier: str, lang: str,
+                   base_clause: str, remediation: Mapping[str, tuple[str, str]],
+                   incomplete: tuple[tuple[str, str], tuple[str, str]]) -> tuple[dict[str, Any], list[Finding]]:
+    """A measured probe judged against its limits: the details to report and the findings.
+
+    `incomplete` is the (title, remediation) pair, each (en, zh), of the finding that says evidence is missing.
+    """
+    statuses, findings = judge_limits(prefix=prefix, category=category, observed=observed,
+                                      limits=settings["limits"], metrics=metrics, tier=tier, lang=lang,
+                                      base_clause=base_clause, remediation=remediation)
+    extra = incomplete_finding(details, statuses, tier, lang, rule_id=f"{prefix}-INCOMPLETE", category=category,
+                               clause=base_clause, title=incomplete[0], remediation=incomplete[1])
+    if extra is not None:
+        findings.append(extra)
+    out = dict(details)
+    out["limits"] = statuses
+    out["settings"] = {k: v for k, v in settings.items() if k != "limits"}
+    return out, findings

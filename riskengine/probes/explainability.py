@@ -44,8 +44,7 @@ from riskengine.probes._common import (
     Progress,
     TabularSpace,
     build_space,
-    incomplete_finding,
-    judge_limits,
+    judged_details,
     model_query_skip,
     native,
     num,
@@ -64,6 +63,13 @@ NAME = "explainability"
 PREFIX = "EXPL"
 #: The founding standard's item for algorithm and model security (explainability, fairness).
 BASE_CLAUSE = "Shanghai AI standard system item 110"
+
+#: The finding that says evidence is missing: its title and remediation, each (en, zh).
+_INCOMPLETE = (
+    ('Explainability evidence incomplete', '可解释性证据不完整'),
+    ('Raise time_budget_s or provide more labelled evaluation data, and re-assess.',
+     '提高 time_budget_s 或提供更多带标签的评估数据后重新评估。'),
+)
 
 DEFAULTS: dict[str, Any] = {
     "max_rows": 2000,
@@ -665,18 +671,9 @@ def assess_explainability(ev: Evaluation, positive: Any, *, settings: Mapping[st
     """Measure and judge; returns the result and the raw measurement (with timings, for the benchmark)."""
     s = validate_settings(settings, where=where)
     m = measure(ev, positive, s, progress=progress)
-    statuses, findings = judge_limits(
-        prefix=PREFIX, category=NAME, observed=m.observed, limits=s["limits"], metrics=METRICS, tier=tier,
-        lang=lang, base_clause=BASE_CLAUSE, remediation=_REMEDIATION,
-    )
-    extra = incomplete_finding(m.details, statuses, tier, lang, rule_id="EXPL-INCOMPLETE", category=NAME,
-                               clause=BASE_CLAUSE, title=("Explainability evidence incomplete", "可解释性证据不完整"), remediation=("Raise time_budget_s or provide more labelled evaluation data, and re-assess.",
-                                                                "提高 time_budget_s 或提供更多带标签的评估数据后重新评估。"))
-    if extra is not None:
-        findings.append(extra)
-    details = dict(m.details)
-    details["limits"] = statuses
-    details["settings"] = {k: v for k, v in s.items() if k != "limits"}
+    details, findings = judged_details(
+        m.observed, m.details, s, prefix=PREFIX, category=NAME, metrics=METRICS, tier=tier, lang=lang,
+        base_clause=BASE_CLAUSE, remediation=_REMEDIATION, incomplete=_INCOMPLETE)
     metrics = {k: o.value for k, o in m.observed.items()}
     metrics["baseline_accuracy"] = details["baseline_accuracy"]
     return ProbeResult(name=NAME, status="ok", metrics=metrics, details=details, findings=tuple(findings)), m

@@ -53,9 +53,8 @@ from riskengine.probes._common import (
     build_space,
     categorical_swap,
     gaussian_noise,
-    incomplete_finding,
     inject_missing,
-    judge_limits,
+    judged_details,
     model_query_skip,
     num,
     sample_rows,
@@ -73,6 +72,13 @@ NAME = "robustness"
 PREFIX = "ROB"
 #: The founding standard's item for model security (robustness), cited by every robustness finding.
 BASE_CLAUSE = "Shanghai AI standard system item 110"
+
+#: The finding that says evidence is missing: its title and remediation, each (en, zh).
+_INCOMPLETE = (
+    ('Robustness evidence incomplete', '稳健性证据不完整'),
+    ('Raise time_budget_s, or submit an ONNX export (much faster per query), and re-assess.',
+     '提高 time_budget_s，或提供 ONNX 模型（单行查询快得多），然后重新评估。'),
+)
 
 DEFAULTS: dict[str, Any] = {
     "max_rows": 500,
@@ -1029,18 +1035,9 @@ def assess_robustness(ev: Evaluation, positive: Any, *, settings: Mapping[str, A
     """Measure and judge (what the benchmark times); returns the result and the raw measurement."""
     s = validate_settings(settings, where=where)
     m = measure(ev, positive, s, progress=progress)
-    statuses, findings = judge_limits(
-        prefix=PREFIX, category=NAME, observed=m.observed, limits=s["limits"], metrics=METRICS, tier=tier,
-        lang=lang, base_clause=BASE_CLAUSE, remediation=_REMEDIATION,
-    )
-    extra = incomplete_finding(m.details, statuses, tier, lang, rule_id="ROB-INCOMPLETE", category=NAME,
-                               clause=BASE_CLAUSE, title=("Robustness evidence incomplete", "稳健性证据不完整"), remediation=("Raise time_budget_s, or submit an ONNX export (much faster per query), and re-assess.",
-                                                                "提高 time_budget_s，或提供 ONNX 模型（单行查询快得多），然后重新评估。"))
-    if extra is not None:
-        findings.append(extra)
-    details = dict(m.details)
-    details["limits"] = statuses
-    details["settings"] = {k: v for k, v in s.items() if k != "limits"}
+    details, findings = judged_details(
+        m.observed, m.details, s, prefix=PREFIX, category=NAME, metrics=METRICS, tier=tier, lang=lang,
+        base_clause=BASE_CLAUSE, remediation=_REMEDIATION, incomplete=_INCOMPLETE)
     if lang == "zh":  # chart labels are data, in the assessment's language
         details["curves"] = [{**c, "name": _ATTACK_NAMES[c["attack"]][1], "x_label": _CURVE_LABELS["x"][1],
                               "y_label": _CURVE_LABELS["y"][1]} for c in details["curves"]]
