@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 from pathlib import Path
 
+from riskengine import __version__
 from riskengine.errors import RiskEngineError
+from riskengine.formats.html_format import _environment
 from riskengine.io import write_atomic
 from riskengine.paths import examples_dir
 
@@ -29,19 +30,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc.format()}", file=sys.stderr)
             return 2
         app = result["application"]
-        reasons = ", ".join(r["rule_id"] for r in result["tier_reasons"]) or "-"
-        rows.append((path.stem, app["name"], app["scenario"], result["tier"], result["grade"], result["score"],
-                     reasons, ", ".join(result["missing_controls"]) or "-",
-                     ", ".join(f"{k}: {v['status']}" for k, v in result["probes"].items()) or "-"))
-        print(f"{path.stem:<36} {app['scenario']:<16} {result['tier']:<10} {result['grade']:<13} {reasons}")
-    cells = "".join(
-        f"<tr><td><a href='{html.escape(r[0])}/report.html'>{html.escape(r[1])}</a></td>"
-        + "".join(f"<td>{html.escape(str(c))}</td>" for c in r[2:]) + "</tr>" for r in rows)
-    page = ("<!DOCTYPE html><meta charset='utf-8'><title>riskengine demo</title>"
-            "<style>body{font:14px system-ui,sans-serif;margin:32px}td,th{padding:6px 10px;border-bottom:1px solid #ddd;"
-            "text-align:left}</style><h1>riskengine demo</h1><table><tr><th>Application</th><th>Scenario</th>"
-            "<th>Tier</th><th>Grade</th><th>Score</th><th>Tier set by</th><th>Missing controls</th><th>Probes</th></tr>"
-            + cells + "</table>")
+        reasons = [r["rule_id"] for r in result["tier_reasons"]]
+        rows.append({"folder": path.stem, "id": app["id"], "name": app["name"], "scenario": app["scenario"],
+                     "tier": result["tier"], "grade": result["grade"], "score": result["score"],
+                     "reasons": reasons, "missing": result["missing_controls"],
+                     "probes": [(k, v["status"]) for k, v in result["probes"].items()]})
+        print(f"{path.stem:<32} {app['scenario']:<24} {result['tier']:<10} {result['grade']:<13} "
+              f"{', '.join(reasons) or '-'}")
+    tiers = [(t, sum(r["tier"] == t for r in rows)) for t in ("prohibited", "high", "limited", "minimal")]
+    page = _environment().get_template("demo-index.html.j2").render(rows=rows, tiers=tiers, version=__version__)
     write_atomic(out / "index.html", page)
     print(f"wrote {len(rows)} assessments and {out / 'index.html'}")
     return 0
