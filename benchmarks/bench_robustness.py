@@ -33,6 +33,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from _table import print_rows  # benchmarks/ is on sys.path when a script here runs
+
 ROOT = Path(__file__).resolve().parents[1]
 FULL = ROOT.parent / "shared" / "data" / "adult" / "adult.data"
 GOAL_PROBE_S = 30.0
@@ -203,13 +205,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.json:
         print(json.dumps(rows, indent=2))
     elif __name__ == "__main__":
-        print(f"{'benchmark':<92} {'median':>9} {'baseline':>9} {'ratio':>8} {'goal':>7}  ok")
-        for r in rows:
-            if "median_s" in r:
-                print(f"{r['name']:<92} {r['median_s']:>8.3f}s {r['baseline_s']:>8.3f}s {r['ratio']:>8.2f} "
-                      f"{r['goal_s']:>6.1f}s  {'yes' if r['ok'] else 'NO'}")
-            else:
-                print(r)
+        print_rows(rows)
     return rows
 
 

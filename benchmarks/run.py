@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _table import print_rows  # benchmarks/ is on sys.path when a script here runs
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ed-triage-assistant.yaml"
 
@@ -102,13 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += _extra("batch")
     if "robustness" in chosen:
         rows += _extra("robustness")
-    print(f"{'benchmark':<58} {'median':>9} {'baseline':>9} {'ratio':>7} {'goal':>8}  ok")
-    for r in rows:
-        if "median_s" in r:
-            print(f"{r['name']:<58} {r['median_s']:>8.3f}s {r['baseline_s']:>8.3f}s {r['ratio']:>7.2f} "
-                  f"{r['goal_s']:>7.2f}s  {'yes' if r['ok'] else 'NO'}")
-        else:
-            print(r)
+    print_rows(rows)
     return 0 if all(r.get("ok", True) for r in rows) else 1
 
 
