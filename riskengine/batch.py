@@ -443,17 +443,13 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
             record_hits = hits[k] if hits is not None else None
             k += 1
             try:
-                result, canonical = sealed(assess(decl, kb, assess_options, record_hits))
+                assessment = assess(decl, kb, assess_options, record_hits)
+                _, canonical = sealed(assessment)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
                 problem = _error_text(exc)
             else:
                 lines.append(canonical)  # encoded once, for the content hash and for this line
-                counts = result["finding_counts"]
-                app = result["application"]
-                rows.append([number, where, line, app["id"], app["name"], app["provider"], app["scenario"],
-                             result["tier"], result["in_scope"], result["grade"], result["score"],
-                             [r["rule_id"] for r in result["tier_reasons"]], list(result["missing_controls"]),
-                             *(counts.get(s, 0) for s in SEVERITIES), ""])
+                rows.append(_row(number, where, line, assessment))
                 continue
         rows.append([number, where, line, _peek(doc, "id"), _peek(doc, "name"), _peek(doc, "provider"),
                      _peek(doc, "scenario") if _peek(doc, "scenario") in vocab.SCENARIOS else "",
@@ -465,6 +461,15 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
             fh.write(text)
         return ChunkResult(spec.number, rows, b"", blank, time.perf_counter() - t0, assessments_file=path)
     return ChunkResult(spec.number, rows, text, blank, time.perf_counter() - t0)
+
+
+def _row(number: int, where: str, line: int | None, a: Any) -> list[Any]:
+    """COLUMNS (but duplicate_of) for an assessed record."""
+    app = a.application
+    counts = Counter(f.severity for f in a.findings)
+    return [number, where, line, app["id"], app["name"], app["provider"], app["scenario"], a.tier, a.in_scope,
+            a.grade, a.score, [r.rule_id for r in a.tier_reasons], list(a.missing_controls),
+            *(counts.get(s, 0) for s in SEVERITIES), ""]
 
 
 def _warm_worker(rule_dirs: tuple[str, ...], engine: str) -> None:
