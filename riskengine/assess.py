@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import importlib.util
+import operator
 import os
 import platform
+import re
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any
 
-from riskengine import __version__
+from riskengine import __version__, vocab
 from riskengine.errors import RiskEngineError
 from riskengine.grading import MODEL_VERSION as GRADING_MODEL
 from riskengine.grading import grade as grade_findings
 from riskengine.grading import probe_error_finding
-from riskengine.integrity import seal
+from riskengine.integrity import canonical_json, seal, seal_around
 from riskengine.model import Assessment, Declaration, ProbeResult
-from riskengine.rules import Knowledge, classify, sorted_findings, texts
+from riskengine.rules import Knowledge, Texts, classify, sorted_findings, texts
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,6 @@ class Options:
     """skops types the user trusts on the command line, beyond the declaration's model.trusted_types."""
     run_probes: bool = True
     """Batch runs turn probes off unless asked (`--with-probes`)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _stamp(seconds: int) -> str:
@@ -81,31 +84,13 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hit
             findings.append(probe_error_finding(name, probe.reason, result.tier, options.lang))
     findings = sorted_findings(findings)
     graded = grade_findings(result.tier, findings, probes)
-    scenario = kb.scenarios[decl.scenario]
-    app = decl.app
     inputs = {"declaration": decl.sha256}
     for probe in probes.values():
         inputs.update(probe.details.get("inputs", {}))
-    manifest = {
-        "riskengine_version": __version__,
-        "rulepack_version": kb.version,
-        "rulepacks": dict(sorted(kb.packs.items())),
-        "inputs": inputs,
-        "source": os.path.basename(decl.source),
-        "python": platform.python_version(),
-        "grading_model": GRADING_MODEL,
-        "generated_at": generated_at(),
-    }
     words = texts(kb, options.lang)
     cited = sorted({c for f in findings for c in f.clauses} | {c for r in result.tier_reasons for c in r.clauses})
-    clauses = {ref: dict(words.clauses[ref]) for ref in cited if ref in words.clauses}
-    assessment = Assessment(
-        application={"id": app["id"], "name": app["name"], "provider": app["provider"],
-                     "version": app.get("version", ""), "scenario": app["scenario"],
-                     "scenario_name": words.scenario_names[decl.scenario],
-                     "founding_scenario": scenario.founding_scenario, "purpose": app["purpose"],
-                     "decision_role": app["decision_role"], "use_cases": list(app["use_cases"]),
-                     "practices": list(app["practices"])},
+    return Assessment(
+        application=application_section(decl, kb, words),
         tier=result.tier,
         in_scope=result.in_scope,
         tier_framework=result.tier_reasons[0].framework if result.tier_reasons else "",
@@ -116,17 +101,44 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hit
         grade_cap=graded.cap,
         deductions=graded.deductions,
         required_controls=result.required_controls,
-        declared_controls=tuple(app["controls"]),
+        declared_controls=tuple(decl.app["controls"]),
         missing_controls=result.missing_controls,
         findings=tuple(findings),
         probes=probes,
-        manifest=manifest,
-        clauses=clauses,
-        control_titles={c: words.control_titles[c]
-                        for c in (*result.required_controls, *app["controls"]) if c in words.control_titles},
+        manifest=manifest(decl, kb, inputs),
+        clauses={ref: dict(words.clauses[ref]) for ref in cited if ref in words.clauses},
+        control_titles=control_titles(words, result.required_controls, decl.app["controls"]),
         lang=options.lang,
     )
-    return assessment
+
+
+def application_section(decl: Declaration, kb: Knowledge, words: Texts) -> dict[str, Any]:
+    """The assessment's `application`: who and what was assessed."""
+    app = decl.app
+    return {"id": app["id"], "name": app["name"], "provider": app["provider"], "version": app.get("version", ""),
+            "scenario": app["scenario"], "scenario_name": words.scenario_names[decl.scenario],
+            "founding_scenario": kb.scenarios[decl.scenario].founding_scenario, "purpose": app["purpose"],
+            "decision_role": app["decision_role"], "use_cases": list(app["use_cases"]),
+            "practices": list(app["practices"])}
+
+
+def control_titles(words: Texts, required: tuple[str, ...], declared: list[str]) -> dict[str, str]:
+    """Title of every required or declared control, so that a stored assessment renders on its own."""
+    titles = words.control_titles
+    return {c: titles[c] for c in (*required, *declared) if c in titles}
+
+
+def manifest(decl: Declaration, kb: Knowledge, inputs: dict[str, str]) -> dict[str, Any]:
+    """What produced the assessment, from what: versions, rule packs and the hash of every input."""
+    rulepacks, python = _versions(kb)
+    return {"riskengine_version": __version__, "rulepack_version": kb.version, "rulepacks": dict(rulepacks),
+            "inputs": inputs, "source": os.path.basename(decl.source), "python": python,
+            "grading_model": GRADING_MODEL, "generated_at": generated_at()}
+
+
+@functools.lru_cache(maxsize=8)
+def _versions(kb: Knowledge) -> tuple[tuple[tuple[str, str], ...], str]:
+    return tuple(sorted(kb.packs.items())), platform.python_version()
 
 
 def sealed(assessment: Assessment) -> tuple[dict[str, Any], bytes]:
@@ -138,3 +150,138 @@ def sealed(assessment: Assessment) -> tuple[dict[str, Any], bytes]:
 def assessment_dict(assessment: Assessment) -> dict[str, Any]:
     """The canonical JSON shape, sealed with the hash of its content."""
     return sealed(assessment)[0]
+
+
+# ---------------------------------------------------------------------- many declarations
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The numbers of an assessment a batch puts in its results row."""
+
+    tier: str
+    in_scope: bool
+    grade: str
+    score: float
+    tier_reasons: tuple[str, ...]
+    missing_controls: tuple[str, ...]
+    finding_counts: dict[str, int]
+
+    @classmethod
+    def of(cls, a: Assessment) -> Summary:
+        counts = dict.fromkeys(vocab.SEVERITIES, 0)
+        for f in a.findings:
+            counts[f.severity] += 1
+        return cls(a.tier, a.in_scope, a.grade, a.score, tuple(r.rule_id for r in a.tier_reasons),
+                   a.missing_controls, counts)
+
+
+_SLOT = "\ue000{}\ue001"
+"""A placeholder (private-use characters, which canonical JSON writes as they are)."""
+_VALUE_SLOTS = ("application", "control_titles", "declared_controls", "manifest")
+"""Whole entries of the assessment that hold the declaration's own values."""
+_TEXT_SLOTS = ("name", "id", "provider")
+"""The declaration's values that rule texts may name ({name} ...)."""
+_SLOTS = re.compile(b'"\xee\x80\x80(' + b"|".join(s.encode() for s in _VALUE_SLOTS) + b')\xee\x80\x81"'
+                    b"|\xee\x80\x80(" + b"|".join(s.encode() for s in _TEXT_SLOTS) + b")\xee\x80\x81")
+
+
+class _Template:
+    """One sealed assessment cut at its placeholders, before and after the manifest: `head % values`."""
+
+    __slots__ = ("head", "head_slots", "slots", "summary", "tail", "tail_slots")
+
+    def __init__(self, parts: list[bytes | str], summary: Summary):
+        at = parts.index("manifest")
+        self.head, self.head_slots = self._format(parts[:at])
+        self.tail, self.tail_slots = self._format(parts[at + 1:])
+        self.slots = frozenset(p for p in parts if isinstance(p, str))
+        self.summary = summary
+
+    @staticmethod
+    def _format(parts: list[bytes | str]) -> tuple[bytes, Any]:
+        """A %-format of the literal bytes with %b at each slot, and what picks the slots' values in order."""
+        names = [p for p in parts if isinstance(p, str)]
+        text = b"".join(b"%b" if isinstance(p, str) else p.replace(b"%", b"%%") for p in parts)
+        if len(names) == 1:
+            return text, lambda values, name=names[0]: (values[name],)
+        return text, operator.itemgetter(*names) if names else (lambda values: ())
+
+
+class AssessmentTemplates:
+    """`sealed(assess(decl))` for many declarations: one full assessment per rules outcome, then filled in.
+
+    Declarations whose rules outcome is the same (`rules.Outcome.key`: the rules that fired and the controls
+    missing, in one scenario) get the same assessment but for their own values: the `application`,
+    `declared_controls`, `control_titles` and `manifest` entries, and the name, id and provider where a
+    text names them. The first such declaration is assessed in full with placeholders for those values; its
+    canonical JSON, cut at the placeholders, is kept, and each declaration fills in its own values and is
+    sealed (content hash over the filled-in bytes). The bytes equal those of `sealed(assess(decl))`
+    (tests/test_batch.py holds them equal); a declaration with something to probe is assessed in full.
+    """
+
+    def __init__(self, kb: Knowledge, options: Options, limit: int = 4096):
+        self.kb, self.options, self.limit = kb, options, limit
+        self.words = texts(kb, options.lang)
+        self.templates: OrderedDict[tuple[Any, ...], _Template | None] = OrderedDict()
+        """The `limit` outcomes used last (about 10 KB each), so memory stays flat over any input; None: an
+        outcome whose assessment cannot be cut at placeholders (a text holds a placeholder character)."""
+
+    def sealed(self, decl: Declaration, hits: Any = None) -> tuple[bytes, Summary]:
+        """The canonical JSON of the sealed assessment, and the numbers for the results row."""
+        from riskengine.rules import DurableHits, outcome
+
+        if self.options.run_probes and (decl.model is not None or decl.data is not None):
+            return self._full(decl, hits)
+        hits = hits if hits is not None else DurableHits(self.kb, decl.raw)
+        out = outcome(decl, self.kb, hits)
+        key = out.key
+        template = self.templates.get(key, False)
+        if template is False:
+            template = self.templates[key] = self._cut(decl, hits)
+            if len(self.templates) > self.limit:
+                self.templates.popitem(last=False)
+        else:
+            self.templates.move_to_end(key)
+        if template is None:
+            return self._full(decl, hits)
+        app = decl.app
+        values = {"name": _inner(app["name"]),
+                  "application": canonical_json(application_section(decl, self.kb, self.words)),
+                  "declared_controls": canonical_json(list(app["controls"])),
+                  "control_titles": canonical_json(control_titles(self.words, out.required_controls,
+                                                                  app["controls"]))}
+        if len(template.slots) > len(values):
+            values.update({s: _inner(app[s]) for s in ("id", "provider") if s in template.slots})
+        return (seal_around(template.head % template.head_slots(values),
+                            manifest(decl, self.kb, {"declaration": decl.sha256}),
+                            template.tail % template.tail_slots(values)), template.summary)
+
+    def _full(self, decl: Declaration, hits: Any) -> tuple[bytes, Summary]:
+        a = assess(decl, self.kb, self.options, hits)
+        return sealed(a)[1], Summary.of(a)
+
+    def _cut(self, decl: Declaration, hits: Any) -> _Template | None:
+        if not self.words.plain_placeholders:
+            return None
+        app = {**decl.app, **{s: _SLOT.format(s) for s in _TEXT_SLOTS}}
+        stand_in = replace(decl, raw={**decl.raw, "application": app})
+        a = assess(stand_in, self.kb, self.options, hits)
+        doc = a.to_dict()
+        doc.update({s: _SLOT.format(s) for s in _VALUE_SLOTS})
+        pieces = _SLOTS.split(canonical_json(doc))
+        parts: list[bytes | str] = []
+        for i in range(0, len(pieces), 3):
+            if b"\xee\x80\x80" in pieces[i] or b"\xee\x80\x81" in pieces[i]:
+                return None  # a placeholder character in a text of the rules or in the declaration
+            parts.append(pieces[i])
+            if i + 1 < len(pieces):
+                parts.append((pieces[i + 1] or pieces[i + 2]).decode())
+        if sorted(p for p in parts if p in _VALUE_SLOTS) != sorted(_VALUE_SLOTS):
+            return None
+        return _Template(parts, Summary.of(a))
+
+
+def _inner(text: str) -> bytes:
+    """A string as canonical JSON writes it inside quotes (JSON escapes character by character)."""
+    return canonical_json(text)[1:-1]

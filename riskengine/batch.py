@@ -405,7 +405,7 @@ def _csv_doc(header: tuple[str, ...], text: str, source: str) -> tuple[dict[str,
 
 def run_chunk(spec: ChunkSpec) -> ChunkResult:
     """Assess one chunk. Runs in a worker process (local or Dask); every record gives exactly one row."""
-    from riskengine.assess import Options, assess, sealed
+    from riskengine.assess import Options
     from riskengine.declaration import parse_declaration, sha256_bytes
     from riskengine.rules import load_knowledge
     from riskengine.rules.conditions import build_fact
@@ -431,7 +431,7 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
         from riskengine.rules.vectorized import for_knowledge
 
         hits = for_knowledge(kb).evaluate([build_fact(d.raw) for d in valid])
-    assess_options = Options(lang=options.lang, run_probes=options.with_probes)
+    templates = _templates(kb, Options(lang=options.lang, run_probes=options.with_probes))
     lines: list[bytes] = []
     rows: list[list[Any]] = []
     k = 0
@@ -443,13 +443,12 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
             record_hits = hits[k] if hits is not None else None
             k += 1
             try:
-                assessment = assess(decl, kb, assess_options, record_hits)
-                _, canonical = sealed(assessment)
+                canonical, summary = templates.sealed(decl, record_hits)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
                 problem = _error_text(exc)
             else:
                 lines.append(canonical)  # encoded once, for the content hash and for this line
-                rows.append(_row(number, where, line, assessment))
+                rows.append(_row(number, where, line, decl.app, summary))
                 continue
         rows.append([number, where, line, _peek(doc, "id"), _peek(doc, "name"), _peek(doc, "provider"),
                      _peek(doc, "scenario") if _peek(doc, "scenario") in vocab.SCENARIOS else "",
@@ -463,13 +462,25 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     return ChunkResult(spec.number, rows, text, blank, time.perf_counter() - t0)
 
 
-def _row(number: int, where: str, line: int | None, a: Any) -> list[Any]:
+def _row(number: int, where: str, line: int | None, app: dict[str, Any], summary: Any) -> list[Any]:
     """COLUMNS (but duplicate_of) for an assessed record."""
-    app = a.application
-    counts = Counter(f.severity for f in a.findings)
-    return [number, where, line, app["id"], app["name"], app["provider"], app["scenario"], a.tier, a.in_scope,
-            a.grade, a.score, [r.rule_id for r in a.tier_reasons], list(a.missing_controls),
-            *(counts.get(s, 0) for s in SEVERITIES), ""]
+    counts = summary.finding_counts
+    return [number, where, line, app["id"], app["name"], app["provider"], app["scenario"], summary.tier,
+            summary.in_scope, summary.grade, summary.score, list(summary.tier_reasons),
+            list(summary.missing_controls), *(counts[s] for s in SEVERITIES), ""]
+
+
+_TEMPLATES: dict[tuple[int, Any], Any] = {}
+
+
+def _templates(kb: Any, options: Any) -> Any:
+    """The worker process's assess.AssessmentTemplates for these rules and options, kept across chunks."""
+    from riskengine.assess import AssessmentTemplates
+
+    key = (id(kb), options)
+    if key not in _TEMPLATES or _TEMPLATES[key].kb is not kb:
+        _TEMPLATES[key] = AssessmentTemplates(kb, options)
+    return _TEMPLATES[key]
 
 
 def _warm_worker(rule_dirs: tuple[str, ...], engine: str) -> None:

@@ -28,15 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 UNHASHED = ("generated_at", "content_sha256")
 
 _stdlib = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode
-
-
-_NEGATIVE_EXPONENT = re.compile(rb"e-[0-9]")
 
 
 def _float_spelling_may_differ(out: bytes) -> bool:
@@ -50,9 +46,11 @@ def _float_spelling_may_differ(out: bytes) -> bool:
     """
     if b"0.0000" in out:
         return True
-    for match in _NEGATIVE_EXPONENT.finditer(out):
-        if 0x30 <= out[match.start() - 1] <= 0x39:
+    at = out.find(b"e-", 1)  # bytes.find, not a regex: this runs over every assessment a batch writes
+    while at != -1:
+        if 0x30 <= out[at - 1] <= 0x39 and at + 2 < len(out) and 0x30 <= out[at + 2] <= 0x39:
             return True
+        at = out.find(b"e-", at + 2)
     return False
 
 
@@ -116,9 +114,16 @@ def content_sha256(assessment: dict[str, Any]) -> str:
 
 def seal(assessment: dict[str, Any]) -> bytes:
     """Put the content hash into `assessment["manifest"]`; returns the canonical JSON of the sealed assessment."""
-    head, tail, digest = _content(assessment)
-    assessment["manifest"]["content_sha256"] = digest
-    return b"".join((head, canonical_json(assessment["manifest"]), tail))
+    head, tail = _around(assessment, "manifest")
+    return seal_around(head, assessment["manifest"], tail)
+
+
+def seal_around(head: bytes, manifest: dict[str, Any], tail: bytes) -> bytes:
+    """`seal` for an assessment already encoded around its manifest (see `_around`): puts the content hash
+    into `manifest` and returns the canonical JSON of the sealed assessment."""
+    hashed = canonical_json({k: v for k, v in manifest.items() if k not in UNHASHED})
+    manifest["content_sha256"] = "sha256:" + hashlib.sha256(b"".join((head, hashed, tail))).hexdigest()
+    return b"".join((head, canonical_json(manifest), tail))
 
 
 def check(assessment: Any) -> tuple[str | None, str | None]:

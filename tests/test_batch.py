@@ -457,3 +457,70 @@ def test_bad_command_input_exits_2_with_one_line(tmp_path, case):
         assert "scenarioo" in proc.stderr and "did you mean 'scenario'" in proc.stderr
     if case != "out_is_file":
         assert not out.exists()
+
+
+HOSTILE_NAMES = ['Say "hi" \\ bye', "line\nbreak\ttab\x01", "100% {name} %s %b {}", "\ue000name\ue001 and \ue000",
+                 "<script>alert(1)</script>", "医疗助手 🤖", "e-5 0.00001 1e-9"]
+
+
+def _template_pack(tmp_path: Path) -> str:
+    from tests.test_cli import ORG_PACK
+
+    org = tmp_path / "org"
+    org.mkdir()
+    text = ORG_PACK.replace('"{name} profiles children, which ACME policy forbids."',
+                            '"{name} ({id}, by {provider}) profiles children: 100% forbidden, {name}!"')
+    assert "{provider}" in text
+    (org / "acme.yaml").write_text(text)
+    return str(org)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_templates_give_the_bytes_of_a_full_assessment(tmp_path, monkeypatch, lang):
+    from riskengine.assess import AssessmentTemplates, Summary, sealed
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    kb = load_knowledge((_template_pack(tmp_path),))
+    options = Options(lang=lang, run_probes=False)
+    rng = random.Random(11)
+    docs = list(GENERATE(600, seed=5, bad_every=0))
+    for i, doc in enumerate(docs):
+        app = doc["application"]
+        if i % 3 == 0:
+            app["name"] = rng.choice(HOSTILE_NAMES)
+            app["provider"] = rng.choice(HOSTILE_NAMES)
+            app["id"] = f"hostile-{i}.v_1"  # a slug: the schema allows nothing else
+            app["purpose"] = rng.choice(HOSTILE_NAMES)
+        if i % 4 == 0:  # the organisation rule fires
+            app["affected_persons"] = sorted({*app["affected_persons"], "children"})
+            app["practices"] = sorted({*app["practices"], "profiling"})
+    decls = [parse_declaration(d, source=f"gen.jsonl:{i}", sha256=sha256_bytes(str(i).encode()), base_dir="/")
+             for i, d in enumerate(docs)]
+    hits = for_knowledge(kb).evaluate([build_fact(d.raw) for d in decls])
+    templates = AssessmentTemplates(kb, options, limit=64)  # small: the least recently used are dropped
+    for i, decl in enumerate(decls):
+        full = assess(decl, kb, options, hits[i])
+        got, summary = templates.sealed(decl, hits[i])
+        assert got == sealed(full)[1], (i, decl.app["name"])
+        assert summary == Summary.of(full)
+    assert 0 < len(templates.templates) <= 64
+    fired = {f["rule_id"] for line in [templates.sealed(d, hits[i])[0] for i, d in enumerate(decls[:40])]
+             for f in json.loads(line)["findings"]}
+    assert "ACME-NO-CHILD-PROFILING" in fired
+    # the same answers without the column-wise hits (durable-rules asked), and with no template usable
+    monkeypatch.setattr(templates.words, "plain_placeholders", False)
+    templates.templates.clear()
+    for decl in decls[:30]:
+        assert templates.sealed(decl)[0] == sealed(assess(decl, kb, options))[1]
+    assert set(templates.templates.values()) == {None}
+
+
+def test_templates_are_reused_across_declarations_of_one_outcome(kb):
+    from riskengine.assess import AssessmentTemplates
+
+    templates = AssessmentTemplates(kb, Options(run_probes=False))
+    doc = next(iter(GENERATE(1, seed=2, bad_every=0)))
+    for i in range(5):
+        doc["application"].update(name=f"App {i}", id=f"app-{i}", purpose=f"Purpose {i}", version=f"{i}.0")
+        templates.sealed(parse_declaration(copy.deepcopy(doc), source="x", sha256=SHA0))
+    assert len(templates.templates) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from riskengine.model import Declaration, Finding, TierReason
 from riskengine.rules.conditions import build_fact
 from riskengine.rules.pack import Knowledge, Rule, load_knowledge, localize
 
-__all__ = ["Classification", "classify", "decide_tier", "load_knowledge", "Knowledge", "Rule"]
+__all__ = ["Classification", "Outcome", "classify", "outcome", "decide_tier", "load_knowledge", "Knowledge", "Rule"]
 
 
 GAP_MESSAGE = {
@@ -71,6 +72,11 @@ def _filler(text: str) -> Callable[[dict[str, str]], str]:
     return text.format_map if "{" in text or "}" in text else lambda values: text
 
 
+def _plain(text: str) -> bool:
+    return all(conversion is None and not spec
+               for _, name, spec, conversion in string.Formatter().parse(text) if name is not None)
+
+
 class _RuleText:
     """One rule's texts in one language, and the evidence every finding of it carries."""
 
@@ -118,6 +124,10 @@ class Texts:
                         for ref, c in kb.clauses.items()}
         """Copy an entry before handing it out: assessments must not share dicts."""
         self.gap_message = localize(GAP_MESSAGE, lang)
+        self.plain_placeholders = _plain(self.gap_message) and all(
+            _plain(localize(text, lang)) for rule in kb.rules.values() if not rule.requirement
+            for text in (rule.title, rule.message, rule.remediation, rule.rationale))
+        """Every placeholder is a bare {name}: its value lands in the text as it is (assess.AssessmentTemplates)."""
         self.gaps = {(sid, tier, control): _Gap(kb, sid, tier, control, lang)
                      for sid, scenario in kb.scenarios.items() for tier, norms in scenario.controls.items()
                      for control, _ in norms}
@@ -160,37 +170,81 @@ class DurableHits:
         return self.kb.obligations.evaluate(dict(self.fact, tier=tier))
 
 
-def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None) -> Classification:
-    """Run both rulesets on one declaration (`hits`: the rules that fire, when already known)."""
-    hits = hits if hits is not None else DurableHits(kb, decl.raw)
-    words = texts(kb, lang)
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules decide for one declaration before any text is written: many declarations share it.
+
+    `classify` writes the findings from it; `riskengine batch` uses it to tell which declarations would
+    get the same assessment but for their own names (assess.AssessmentTemplates).
+    """
+
+    scenario: str
+    tier: str
+    in_scope: bool
+    fired: tuple[Rule, ...]
+    """The classification rules that speak (outside the Act's scope: only the scope rules)."""
+    setters: tuple[Rule, ...]
+    """The rules that set the tier."""
+    later: tuple[Rule, ...]
+    """The obligation rules that fired for the tier."""
+    required_controls: tuple[str, ...]
+    """In vocab.CONTROLS order."""
+    missing_controls: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Equal for two declarations exactly when everything above is equal."""
+        return (self.scenario, tuple(r.id for r in self.fired), tuple(r.id for r in self.later),
+                self.missing_controls)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tiering(kb: Knowledge, classification: tuple[str, ...]) -> tuple[str, bool, tuple[Rule, ...], tuple[Rule, ...]]:
+    """Tier, scope, the rules that speak and the rules that set the tier, for a set of classification hits."""
     rules = kb.rules
-    fired = [rules[r] for r in sorted(hits.classification())]
+    fired = [rules[r] for r in classification]
     tier, in_scope, setters = decide_tier(fired, kb)
     if not in_scope:  # outside the Act's scope: only the scope rules speak
         fired = [r for r in fired if r.stage is not None and kb.stages[r.stage].final]
-        second: list[str] = []
-    else:
-        second = sorted(hits.obligations(tier))
-    later = [rules[r] for r in second]
-    values = _values(decl, tier)
-    fired_ids = {r.id for r in fired} | set(second)
-    scenario = decl.scenario
+    return tier, in_scope, tuple(fired), tuple(setters)
+
+
+@functools.lru_cache(maxsize=4096)
+def _required(kb: Knowledge, scenario: str, tier: str, in_scope: bool, fired_ids: frozenset[str]) -> tuple[str, ...]:
     norms = kb.scenarios[scenario].controls.get(tier, ()) if in_scope else ()
     required = {control for control, condition in norms if condition is None or condition in fired_ids}
-    declared = set(decl.app["controls"])
-    required_controls = tuple(c for c in vocab.CONTROLS if c in required)
-    missing = tuple(c for c in required_controls if c not in declared)
-    findings = [finding_for(r, words.rules[r.id], values) for r in (*fired, *later) if not r.requirement]
-    findings.extend(gap_finding(words.gaps[scenario, tier, control], words.gap_message, values["name"])
-                    for control in missing)
+    return tuple(c for c in vocab.CONTROLS if c in required)
+
+
+def outcome(decl: Declaration, kb: Knowledge, hits: Any = None) -> Outcome:
+    """Run both rulesets on one declaration (`hits`: the rules that fire, when already known)."""
+    hits = hits if hits is not None else DurableHits(kb, decl.raw)
+    tier, in_scope, fired, setters = _tiering(kb, tuple(sorted(hits.classification())))
+    later = tuple(kb.rules[r] for r in sorted(hits.obligations(tier))) if in_scope else ()
+    scenario = decl.scenario
+    required = _required(kb, scenario, tier, in_scope, frozenset(r.id for r in (*fired, *later)))
+    declared = decl.app["controls"]
+    missing = tuple(c for c in required if c not in declared)
+    return Outcome(scenario, tier, in_scope, fired, setters, later, required, missing)
+
+
+def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None) -> Classification:
+    """Both rulesets on one declaration, and the findings and tier reasons written in `lang`."""
+    out = outcome(decl, kb, hits)
+    words = texts(kb, lang)
+    tier = out.tier
+    values = _values(decl, tier)
+    findings = [finding_for(r, words.rules[r.id], values) for r in (*out.fired, *out.later) if not r.requirement]
+    findings.extend(gap_finding(words.gaps[out.scenario, tier, control], words.gap_message, values["name"])
+                    for control in out.missing_controls)
     reasons = tuple(TierReason(rule_id=r.id, stage=r.stage or "", framework=r.framework, tier=r.tier or tier,
                                message=words.rules[r.id].message(values), clauses=r.clauses,
                                stage_title=words.stage_titles.get(r.stage, ""))
-                    for r in setters)
-    return Classification(tier=tier, in_scope=in_scope, tier_reasons=reasons,
-                          fired=tuple(sorted(fired_ids)), required_controls=required_controls,
-                          missing_controls=missing, findings=tuple(findings))
+                    for r in out.setters)
+    return Classification(tier=tier, in_scope=out.in_scope, tier_reasons=reasons,
+                          fired=tuple(sorted({r.id for r in (*out.fired, *out.later)})),
+                          required_controls=out.required_controls, missing_controls=out.missing_controls,
+                          findings=tuple(findings))
 
 
 def sorted_findings(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
