@@ -181,14 +181,14 @@ def bare_durable(path: Path, rules: int = 12) -> dict[str, Any]:
             "columns_seconds": columns_s, "columns_rules": len(kb.rules)}
 
 
-def stages(path: Path, sample: int = 4000, chunk: int = 1000) -> dict[str, float]:
+def stages(path: Path, sample: int = 20_000, chunk: int = 1000) -> dict[str, float]:
     """Where a worker's time goes, per record (µs), on the first `sample` records, in this process.
 
     Taken a chunk of `chunk` records at a time and with the garbage collector set as in a worker (holding
     every result of the sample at once would add collection time that no worker spends).
     """
     sys.path.insert(0, str(ROOT))
-    from riskengine.assess import Options, assess, sealed
+    from riskengine.assess import AssessmentTemplates, Options, assess, sealed
     from riskengine.batch import BatchOptions, Position, open_input, plan_chunks, run_chunk, settle_gc
     from riskengine.declaration import parse_declaration, sha256_bytes
     from riskengine.rules import load_knowledge
@@ -199,6 +199,7 @@ def stages(path: Path, sample: int = 4000, chunk: int = 1000) -> dict[str, float
     kb = load_knowledge()
     columns = for_knowledge(kb)
     options = Options(run_probes=False)
+    templates = AssessmentTemplates(kb, options)
     with open(path, "rb") as fh:
         lines = [fh.readline().rstrip(b"\n") for _ in range(sample)]
     seconds: dict[str, float] = {}
@@ -227,9 +228,10 @@ def stages(path: Path, sample: int = 4000, chunk: int = 1000) -> dict[str, float
         n = len(decls)
         facts = timed("facts (build_fact)", lambda: [build_fact(d.raw) for d in decls], n)
         hits = timed("rules, column-wise (75 rules, both phases)", lambda: columns.evaluate(facts), n)
-        done = timed("assess: tier, gaps, findings, grade", lambda: [assess(d, kb, options, hits[i])
-                                                                  for i, d in enumerate(decls)], n)
-        timed("seal: to_dict, content hash and JSON line (sealed)", lambda: [sealed(a) for a in done], n)
+        timed("assess + seal, each record in full (what `riskengine assess` does)",
+              lambda: [sealed(assess(d, kb, options, hits[i])) for i, d in enumerate(decls)], n)
+        timed("assess + seal, one in full per rules outcome (AssessmentTemplates)",
+              lambda: [templates.sealed(d, hits[i]) for i, d in enumerate(decls)], n)
 
     one_chunk(lines[:chunk])  # warm up (the compiled schema check, the texts of the rules ...), untimed
     seconds.clear()
@@ -243,7 +245,8 @@ def stages(path: Path, sample: int = 4000, chunk: int = 1000) -> dict[str, float
         for spec, _ in plan_chunks(inp, chunk, Position(0, 1, 0, 1), BatchOptions()):
             if spec.first_record > sample:
                 break
-            timed("= run_chunk, all of the above (per record)", lambda spec=spec: run_chunk(spec), chunk)
+            timed("= run_chunk: all of the above but the full one, and the rows",
+                  lambda spec=spec: run_chunk(spec), chunk)
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)

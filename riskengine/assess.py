@@ -8,7 +8,6 @@ import importlib.util
 import operator
 import os
 import platform
-import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -182,8 +181,32 @@ _VALUE_SLOTS = ("application", "control_titles", "declared_controls", "manifest"
 """Whole entries of the assessment that hold the declaration's own values."""
 _TEXT_SLOTS = ("name", "id", "provider")
 """The declaration's values that rule texts may name ({name} ...)."""
-_SLOTS = re.compile(b'"\xee\x80\x80(' + b"|".join(s.encode() for s in _VALUE_SLOTS) + b')\xee\x80\x81"'
-                    b"|\xee\x80\x80(" + b"|".join(s.encode() for s in _TEXT_SLOTS) + b")\xee\x80\x81")
+_OPEN, _CLOSE = "\ue000".encode(), "\ue001".encode()
+
+
+def _cut_at_slots(text: bytes) -> list[bytes | str] | None:
+    """Canonical JSON with placeholders -> literal bytes and slot names in turn (a value slot takes its
+    quotes along); None when a placeholder character appears anywhere but in a placeholder."""
+    parts: list[bytes | str] = []
+    start = 0
+    at = text.find(_OPEN)
+    while at != -1:
+        end = text.find(_CLOSE, at)
+        name = text[at + len(_OPEN):end].decode() if end != -1 else ""
+        after = end + len(_CLOSE)
+        if name in _VALUE_SLOTS and text[at - 1:at] == b'"' and text[after:after + 1] == b'"':
+            parts += [text[start:at - 1], name]
+            start = after + 1
+        elif name in _TEXT_SLOTS:
+            parts += [text[start:at], name]
+            start = after
+        else:
+            return None
+        at = text.find(_OPEN, start)
+    parts.append(text[start:])
+    if text.count(_CLOSE) != len(parts) // 2:
+        return None
+    return parts
 
 
 class _Template:
@@ -269,16 +292,9 @@ class AssessmentTemplates:
         a = assess(stand_in, self.kb, self.options, hits)
         doc = a.to_dict()
         doc.update({s: _SLOT.format(s) for s in _VALUE_SLOTS})
-        pieces = _SLOTS.split(canonical_json(doc))
-        parts: list[bytes | str] = []
-        for i in range(0, len(pieces), 3):
-            if b"\xee\x80\x80" in pieces[i] or b"\xee\x80\x81" in pieces[i]:
-                return None  # a placeholder character in a text of the rules or in the declaration
-            parts.append(pieces[i])
-            if i + 1 < len(pieces):
-                parts.append((pieces[i + 1] or pieces[i + 2]).decode())
-        if sorted(p for p in parts if p in _VALUE_SLOTS) != sorted(_VALUE_SLOTS):
-            return None
+        parts = _cut_at_slots(canonical_json(doc))
+        if parts is None or sorted(p for p in parts if p in _VALUE_SLOTS) != sorted(_VALUE_SLOTS):
+            return None  # a placeholder character in a text of the rules, or in the declaration
         return _Template(parts, Summary.of(a))
 
 

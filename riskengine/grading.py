@@ -43,6 +43,7 @@ first: the reasons that cost the most points lead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -108,27 +109,30 @@ class Grade:
         return meaning(self.grade, lang)
 
 
-def _points(f: Finding) -> float:
-    return POINTS[f.severity] * CONFIDENCE.get(f.confidence, 1.0)
+Shortfall = tuple[str, str, str, str, str]
+"""What grading reads of a finding: rule id, severity, category, confidence and title."""
 
 
-def deductions(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def _shortfalls(findings: Iterable[Finding]) -> tuple[Shortfall, ...]:
+    return tuple((f.rule_id, f.severity, f.category, f.confidence, f.title)
+                 for f in findings if f.category in SHORTFALLS)
+
+
+def _deductions(shortfalls: tuple[Shortfall, ...]) -> list[dict[str, Any]]:
     """The shortfalls grouped by rule id, with repeats discounted; largest first, then by rule id."""
-    groups: dict[str, list[tuple[float, Finding]]] = {}
-    for f in findings:
-        if f.category in SHORTFALLS:
-            cost = _points(f)
-            if cost > 0:
-                groups.setdefault(f.rule_id, []).append((cost, f))
+    groups: dict[str, list[tuple[float, Shortfall]]] = {}
+    for s in shortfalls:
+        cost = POINTS[s[1]] * CONFIDENCE.get(s[3], 1.0)
+        if cost > 0:
+            groups.setdefault(s[0], []).append((cost, s))
     out = []
     for rule_id, items in groups.items():
         if len(items) > 1:
             items.sort(key=lambda item: -item[0])  # stable: equal costs keep the findings' order
         points = sum(cost * REPEAT_FACTOR ** i for i, (cost, _) in enumerate(items))
-        worst = items[0][1]
-        out.append({"rule_id": rule_id, "title": worst.title, "severity": worst.severity,
-                    "category": worst.category, "confidence": worst.confidence,
-                    "occurrences": len(items), "points": round(points, 2)})
+        _, severity, category, confidence, title = items[0][1]
+        out.append({"rule_id": rule_id, "title": title, "severity": severity, "category": category,
+                    "confidence": confidence, "occurrences": len(items), "points": round(points, 2)})
     out.sort(key=lambda d: (-d["points"], d["rule_id"]))
     return out
 
@@ -139,7 +143,14 @@ def grade(tier: str, findings: Iterable[Finding], probes: Mapping[str, Any] | No
     `probes` is accepted for symmetry with the report (probe results arrive here as findings, see the
     module docstring) and is not needed to compute the grade.
     """
-    rows = deductions(findings)
+    return _grade(tier, _shortfalls(findings))
+
+
+@functools.lru_cache(maxsize=4096)
+def _grade(tier: str, shortfalls: tuple[Shortfall, ...]) -> Grade:
+    """A pure function of what it reads, so a batch grades each combination once (the Grade is frozen and
+    its deduction entries are only read)."""
+    rows = _deductions(shortfalls)
     if tier == "prohibited":
         return Grade(NOT_PERMITTED, 0.0, tuple(rows))
     score = max(0.0, round(100.0 - sum(d["points"] for d in rows), 1))

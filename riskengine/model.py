@@ -162,7 +162,7 @@ class Assessment:
     grade_meaning: str
     """What the grade means, in the assessment's language."""
     deductions: tuple[dict[str, Any], ...]
-    """One entry per rule id with the points it cost, largest first (grading.deductions)."""
+    """One entry per rule id with the points it cost, largest first (grading._deductions)."""
     required_controls: tuple[str, ...]
     declared_controls: tuple[str, ...]
     missing_controls: tuple[str, ...]
