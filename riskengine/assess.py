@@ -182,6 +182,8 @@ _VALUE_SLOTS = ("application", "control_titles", "declared_controls", "manifest"
 _TEXT_SLOTS = ("name", "id", "provider")
 """The declaration's values that rule texts may name ({name} ...)."""
 _OPEN, _CLOSE = "\ue000".encode(), "\ue001".encode()
+_LEAD = b"\xee"
+"""The first byte of both in UTF-8, and of no other character but U+E000-U+EFFF (one-byte search is fast)."""
 
 
 def _cut_at_slots(text: bytes) -> list[bytes | str] | None:
@@ -189,10 +191,12 @@ def _cut_at_slots(text: bytes) -> list[bytes | str] | None:
     quotes along); None when a placeholder character appears anywhere but in a placeholder."""
     parts: list[bytes | str] = []
     start = 0
-    at = text.find(_OPEN)
+    at = text.find(_LEAD)
     while at != -1:
-        end = text.find(_CLOSE, at)
-        name = text[at + len(_OPEN):end].decode() if end != -1 else ""
+        end = text.find(_LEAD, at + 1)
+        if not (text.startswith(_OPEN, at) and text.startswith(_CLOSE, end)):
+            return None
+        name = text[at + len(_OPEN):end].decode()
         after = end + len(_CLOSE)
         if name in _VALUE_SLOTS and text[at - 1:at] == b'"' and text[after:after + 1] == b'"':
             parts += [text[start:at - 1], name]
@@ -202,10 +206,8 @@ def _cut_at_slots(text: bytes) -> list[bytes | str] | None:
             start = after
         else:
             return None
-        at = text.find(_OPEN, start)
+        at = text.find(_LEAD, start)
     parts.append(text[start:])
-    if text.count(_CLOSE) != len(parts) // 2:
-        return None
     return parts
 
 

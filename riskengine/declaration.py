@@ -20,30 +20,45 @@ def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-_NO_DEFAULT = object()
+def _copier(default: Any) -> Callable[[], Any] | None:
+    """How to give each declaration its own copy of a default: none for a scalar, `.copy` for a flat list or mapping."""
+    scalar = (str, int, float, bool, type(None))
+    if isinstance(default, scalar):
+        return None
+    if isinstance(default, (list, dict)) and all(
+            isinstance(v, scalar) for v in (default.values() if isinstance(default, dict) else default)):
+        return default.copy
+    return lambda: copy.deepcopy(default)
 
 
-def _filler(schema: dict[str, Any]) -> Callable[[Any], Any]:
-    """`_fill_defaults` for one schema, with the walk of the schema done once."""
+def _filler(schema: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """`_fill_defaults` for one schema, with the walk of the schema done once; None when it has no default.
+
+    Only the mappings whose schema has a default somewhere below are copied; the others are shared with
+    the document, as lists always were.
+    """
     if schema.get("type") != "object":
-        return lambda doc: doc
-    steps = []
+        return None
+    defaults, inner = [], []
     for name, sub in schema.get("properties", {}).items():
-        default = sub.get("default", _NO_DEFAULT)
-        immutable = default is None or isinstance(default, (str, int, float, bool))
-        steps.append((name, default, immutable, _filler(sub) if sub.get("type") == "object" else None))
+        if "default" in sub:
+            defaults.append((name, sub["default"], _copier(sub["default"])))
+        fill_sub = _filler(sub)
+        if fill_sub is not None:
+            inner.append((name, fill_sub))
+    if not defaults and not inner:
+        return None
 
-    def fill(doc: Any) -> Any:
+    def fill(doc: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(doc, dict):
             return doc
         out = dict(doc)
-        for name, default, immutable, inner in steps:
+        for name, default, copier in defaults:  # in schema order, as they were always appended
             if name not in out:
-                if default is _NO_DEFAULT:
-                    continue
-                out[name] = default if immutable else copy.deepcopy(default)
-            if inner is not None:
-                out[name] = inner(out[name])
+                out[name] = default if copier is None else copier()
+        for name, fill_sub in inner:
+            if name in out:
+                out[name] = fill_sub(out[name])
         return out
 
     return fill
@@ -51,7 +66,8 @@ def _filler(schema: dict[str, Any]) -> Callable[[Any], Any]:
 
 def _fill_defaults(doc: Any, schema: dict[str, Any]) -> Any:
     """Copy `doc` with every missing property that has a schema default filled in, recursively."""
-    return per_schema(schema, _filler)(doc)
+    fill = per_schema(schema, _filler)
+    return doc if fill is None else fill(doc)
 
 
 def _resolve(path: str, base_dir: str | None) -> str:

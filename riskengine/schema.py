@@ -421,7 +421,27 @@ def validation_errors(doc: Any, schema: dict[str, Any], source: str) -> list[Dec
 def _draft_2020_12(schema: dict[str, Any]) -> Any:
     from jsonschema import Draft202012Validator  # not needed by --help
 
-    return _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
+    return _validator(json.dumps(schema, sort_keys=True), _skipping_valid_properties(Draft202012Validator))
+
+
+@lru_cache(maxsize=2)
+def _skipping_valid_properties(cls: Any) -> Any:
+    """`cls` that does not descend into a property the compiled check finds valid, where it would report nothing.
+
+    The same errors in the same order, at a fraction of the cost: jsonschema spends ~0.3 ms on a declaration
+    with one wrong field, almost all of it walking the right ones.
+    """
+    from jsonschema import validators
+
+    descend_into = cls.VALIDATORS["properties"]
+
+    def properties(validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Any:
+        if isinstance(instance, dict):
+            properties = {name: sub for name, sub in properties.items()
+                          if name in instance and fast_verdict(sub, instance[name]) is not True}
+        yield from descend_into(validator, properties, instance, schema)
+
+    return validators.extend(cls, {"properties": properties})
 
 
 @lru_cache(maxsize=4)

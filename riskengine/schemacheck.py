@@ -12,8 +12,8 @@ published schemas use) into closures that answer in a few microseconds:
 
 A schema using a keyword not handled here gets no compiled check at all, so
 the fast path can never accept what jsonschema would refuse.
-tests/test_batch.py holds the verdicts equal to jsonschema's on generated
-valid and mutated declarations.
+tests/test_batch.py and tests/test_declaration.py hold the verdicts equal to
+jsonschema's on generated valid and mutated declarations.
 """
 
 from __future__ import annotations
@@ -106,6 +106,15 @@ def _all(checks: list[Check]) -> Check:
 _HANDLED = {"type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
             "exclusiveMaximum", "properties", "patternProperties", "additionalProperties", "required", "items",
             "uniqueItems", "allOf", "if", "then", "else"}
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_KEYWORDS_OF_TYPE = {
+    "string": {"pattern", "minLength", "maxLength"},
+    "number": set(_BOUNDS),
+    "integer": set(_BOUNDS),
+    "object": {"properties", "patternProperties", "additionalProperties", "required"},
+    "array": {"items", "uniqueItems"},
+}
+"""The keywords that constrain one type: a single `type` with some of them is enforced by their own check."""
 
 
 def compile_check(schema: Any) -> Check:
@@ -124,16 +133,19 @@ def compile_check(schema: Any) -> Check:
         if key in keys:
             values = list(schema[key]) if key == "enum" else [schema[key]]
             checks.append(_equal_to_one_of(values))
-    if "type" in keys and not ("enum" in keys and _enum_implies_type(list(schema["enum"]), schema["type"])):
-        checks.insert(0, _type_check(schema["type"]))
-    string = _string_check(schema, keys)
-    if string is not None:
-        checks.append(string)
-    checks.extend(_number_checks(schema, keys))
-    if keys & {"properties", "patternProperties", "additionalProperties", "required"}:
-        checks.append(_object_check(schema))
-    if keys & {"items", "uniqueItems"}:
-        checks.append(_array_check(schema))
+    # one call instead of two: a single type with its own keywords present is enforced by their check
+    wanted = schema.get("type")
+    fused = wanted if isinstance(wanted, str) and keys & _KEYWORDS_OF_TYPE.get(wanted, set()) else None
+    if "type" in keys and fused is None and not ("enum" in keys and _enum_implies_type(list(schema["enum"]), wanted)):
+        checks.insert(0, _type_check(wanted))
+    if keys & _KEYWORDS_OF_TYPE["string"]:
+        checks.append(_string_check(schema, strict=fused == "string"))
+    if keys & _KEYWORDS_OF_TYPE["number"]:
+        checks.append(_number_check(schema, fused if fused in ("number", "integer") else None))
+    if keys & _KEYWORDS_OF_TYPE["object"]:
+        checks.append(_object_check(schema, strict=fused == "object"))
+    if keys & _KEYWORDS_OF_TYPE["array"]:
+        checks.append(_array_check(schema, strict=fused == "array"))
     if "allOf" in keys:
         checks.extend(compile_check(s) for s in schema["allOf"])
     if "if" in keys:
@@ -147,16 +159,15 @@ def _enum_implies_type(values: list[Any], wanted: Any) -> bool:
     return all((isinstance(v, str) and "string" in names) or (v is None and "null" in names) for v in values)
 
 
-def _string_check(schema: dict[str, Any], keys: set[str]) -> Check | None:
-    if not keys & {"pattern", "minLength", "maxLength"}:
-        return None
-    search = re.compile(schema["pattern"]).search if "pattern" in keys else None
+def _string_check(schema: dict[str, Any], strict: bool) -> Check:
+    """pattern, minLength and maxLength; `strict` when the schema's type is "string" (else other types pass)."""
+    search = re.compile(schema["pattern"]).search if "pattern" in schema else None
     low = schema.get("minLength", 0)
     high = schema.get("maxLength")
 
     def check(x: Any) -> bool:
         if not isinstance(x, str):
-            return True
+            return not strict
         n = len(x)
         if n < low or (high is not None and n > high):
             return False
@@ -165,21 +176,25 @@ def _string_check(schema: dict[str, Any], keys: set[str]) -> Check | None:
     return check
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _number_check(schema: dict[str, Any], wanted: str | None) -> Check:
+    """The four bounds in one check; with `wanted` ("number" or "integer") it enforces that type as well."""
+    low, high, above, below = (schema.get(key) for key in _BOUNDS)
+    integer = wanted == "integer"
+
+    def check(x: Any) -> bool:
+        if x.__class__ is bool or not isinstance(x, (int, float)):
+            return wanted is None  # the bounds say nothing about what is not a number
+        if integer and not isinstance(x, int):
+            if x.is_integer():
+                raise Unsure  # jsonschema counts 1.0 as an integer
+            return False
+        return ((low is None or x >= low) and (high is None or x <= high) and (above is None or x > above)
+                and (below is None or x < below))
+
+    return check
 
 
-def _number_checks(schema: dict[str, Any], keys: set[str]) -> list[Check]:
-    out: list[Check] = []
-    for key, test in (("minimum", lambda x, b: x >= b), ("maximum", lambda x, b: x <= b),
-                      ("exclusiveMinimum", lambda x, b: x > b), ("exclusiveMaximum", lambda x, b: x < b)):
-        if key in keys:
-            bound = schema[key]
-            out.append(lambda x, bound=bound, test=test: not _is_number(x) or test(x, bound))
-    return out
-
-
-def _object_check(schema: dict[str, Any]) -> Check:
+def _object_check(schema: dict[str, Any], strict: bool) -> Check:
     properties = {name: compile_check(sub) for name, sub in schema.get("properties", {}).items()}
     patterns = [(re.compile(p).search, compile_check(sub)) for p, sub in schema.get("patternProperties", {}).items()]
     # a known property that a pattern matches must hold both: fold the pattern's check into it, once, here
@@ -189,14 +204,13 @@ def _object_check(schema: dict[str, Any]) -> Check:
             properties[name] = _all([properties[name], *also])
     extra = schema.get("additionalProperties", True)
     extra_check = None if extra is True else compile_check(extra)
-    required = tuple(schema.get("required", ()))
+    required = frozenset(schema.get("required", ()))
 
     def check(x: Any) -> bool:
         if not isinstance(x, dict):
-            return True
-        for name in required:
-            if name not in x:
-                return False
+            return not strict
+        if not x.keys() >= required:
+            return False
         for key, value in x.items():
             known = properties.get(key)
             if known is not None:
@@ -216,13 +230,21 @@ def _object_check(schema: dict[str, Any]) -> Check:
     return check
 
 
-def _array_check(schema: dict[str, Any]) -> Check:
+def _array_check(schema: dict[str, Any], strict: bool) -> Check:
     items = compile_check(schema["items"]) if "items" in schema else None
+    texts = _texts_only(schema.get("items"))
     unique = bool(schema.get("uniqueItems"))
 
     def check(x: Any) -> bool:
         if not isinstance(x, list):
-            return True
+            return not strict
+        if texts is not None:  # the common list of vocabulary words, judged by one set
+            try:
+                distinct: set[Any] | None = set(x)
+            except TypeError:  # a mapping or a list among the items: judged one by one below
+                distinct = None
+            if distinct is not None and distinct <= texts:
+                return not unique or len(distinct) == len(x)
         if items is not None:
             for item in x:
                 if not items(item):
@@ -236,6 +258,18 @@ def _array_check(schema: dict[str, Any]) -> Check:
         return True
 
     return check
+
+
+def _texts_only(schema: Any) -> frozenset[str] | None:
+    """The texts an items schema admits when it admits nothing but those (an enum of texts), else None."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("enum"), list) or set(schema) - _ANNOTATIONS - {
+            "type", "enum"}:
+        return None
+    wanted = schema.get("type", "string")
+    if "string" not in (wanted if isinstance(wanted, list) else [wanted]):
+        return None
+    values = schema["enum"]
+    return frozenset(values) if all(isinstance(v, str) for v in values) else None
 
 
 def _conditional(schema: dict[str, Any]) -> Check:

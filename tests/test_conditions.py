@@ -150,3 +150,48 @@ def test_too_many_alternatives_is_an_error():
     node = parsed({"B": big})["B"]
     with pytest.raises(RulePackError, match="split the rule"):
         cond.compile_condition(node, "B", "t")
+
+
+def _reference_fact(raw, tier=None):
+    """build_fact as it was first written: the fact built key by key, every list value absent first."""
+    app = raw["application"]
+    product = app.get("product_type") or "none"
+    fact = {
+        cond.ALWAYS_KEY: True,
+        "scenario": app["scenario"],
+        "decision_role": app["decision_role"],
+        "deployer__sector": app["deployer"]["sector"],
+        "third_party_assessment": app["third_party_assessment"],
+        "product_type": product,
+        "product_annex_i_section": vocab.PRODUCT_TYPES.get(product, "none"),
+        "model__format": (raw.get("model") or {}).get("format", "none"),
+        "autonomy_level": app["autonomy_level"],
+        "safety_component": app["safety_component"],
+        "deployer__public_authority": app["deployer"]["public_authority"],
+        "human_oversight__in_the_loop": app["human_oversight"]["in_the_loop"],
+        "human_oversight__can_override": app["human_oversight"]["can_override"],
+        "human_oversight__monitoring": app["human_oversight"]["monitoring"],
+    }
+    for spec in cond.FIELDS.values():
+        if spec.kind == "list":
+            fact.update({f"{spec.key}__{v}": v in app.get(spec.name, ()) for v in spec.values})
+    if tier is not None:
+        fact["tier"] = tier
+    return fact
+
+
+def test_build_fact_equals_the_reference():
+    from tests.test_declaration import GENERATE
+
+    rng = random.Random(3)
+    raws = [random_declaration(rng) for _ in range(200)]
+    for doc in GENERATE(400, seed=6, bad_every=0):
+        if rng.random() < 0.5:
+            doc["model"] = {"format": rng.choice(["onnx", "skops"]), "path": "m"}
+        raws.append(parse_declaration(doc, source="g", sha256="sha256:" + "0" * 64).raw)
+    for i, raw in enumerate(raws):
+        tier = vocab.TIERS[i % len(vocab.TIERS)] if i % 2 else None
+        fact = cond.build_fact(raw, tier)
+        assert list(fact.items()) == list(_reference_fact(raw, tier).items())  # same keys, order and values
+        assert len(fact) == 103 + (tier is not None)
+    assert cond.build_fact(raws[0]) is not cond.build_fact(raws[0])  # a fresh fact each time

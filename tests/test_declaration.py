@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import json
+import random
 
 import pytest
 import yaml
 
+from riskengine import safeload
 from riskengine.declaration import check_files, load_declaration, parse_declaration
 from riskengine.errors import DeclarationError, DeclarationErrors
-from riskengine.schema import declaration_schema
-from tests.conftest import EXAMPLES, minimal_declaration
+from riskengine.safeload import parse_text
+from riskengine.schema import _draft_2020_12, _validator, declaration_schema
+from riskengine.schemacheck import fast_verdict
+from tests.conftest import EXAMPLES, ROOT, minimal_declaration
 
 
 def write(tmp_path, name, text, mode="w"):
@@ -179,3 +185,240 @@ def test_product_type_none_may_be_written_as_null_or_none(tmp_path):
         decl = load_declaration(write(tmp_path, "app.yaml", yaml.safe_dump(minimal_declaration(product_type=value))))
         fact = build_fact(decl.raw)
         assert fact["product_type"] == "none" and fact["product_annex_i_section"] == "none"
+
+
+# ---------------------------------------------------------------- the fast paths, held to their references
+
+
+def _load_generate():
+    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "benchmarks" / "bench_batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate
+
+
+GENERATE = _load_generate()
+SHA0 = "sha256:" + "0" * 64
+
+
+def _outcome(text, **options):
+    """What parse_text makes of a text: the document (repr tells 1 from 1.0 and True, and keeps key order) or
+    the error."""
+    try:
+        return repr(parse_text(text, "t.json", **options))
+    except DeclarationError as exc:
+        return "error: " + exc.format()
+
+
+@pytest.fixture()
+def reference(monkeypatch):
+    """parse_text as it is without orjson: the standard parser for every document."""
+    def outcome(text, **options):
+        with monkeypatch.context() as patch:
+            patch.setattr(safeload, "orjson", None)
+            return _outcome(text, **options)
+
+    return outcome
+
+
+def _texts(n, seed):
+    """Generated declarations as JSON texts; some with non-ASCII names (raw and escaped), colons in a text, indented."""
+    out = []
+    for i, doc in enumerate(GENERATE(n, seed=seed)):
+        if i % 10 == 0:
+            doc["application"]["name"] = "Ünïcødé 😀 / \"quoted\" \\ back\tslash"
+        if i % 10 == 1:
+            doc["application"]["purpose"] = "Note: from 08:00 to 17:30, see https://example.org/a?b=c:d."
+        out.append(json.dumps(doc, ensure_ascii=i % 20 == 0, indent=2 if i % 30 == 2 else None))
+    return out
+
+
+def test_fast_json_gives_the_standard_parsers_document_on_generated_records(reference):
+    pytest.importorskip("orjson")
+    texts = _texts(1500, seed=3)
+    assert all(safeload._fast_json(t, safeload.MAX_DEPTH) is not safeload._SLOW for t in texts)  # the common case
+    for text in texts:
+        assert _outcome(text, json_only=True) == reference(text, json_only=True)
+
+
+HOSTILE_JSON = [
+    # duplicate keys at every depth, and keys that are the same once their escapes are read
+    '{"a": 1, "a": 1}', '{"a": {"b": 1, "b": 2}}', '{"a": {"b": {"c": [{"d": 1, "d": 1}]}}}',
+    '[{"x": 1}, {"y": 1, "y": 2}]', '{"ab": 1, "a\\u0062": 2}', '{"a\\u0062": 1, "ab": 2}', '{"\\u0061": 1, "a": 1}',
+    '{"": 1, "": 2}', '{"a" : 1 , "a" : 2}', '{"a":1,"b":{"a":1},"a":3}',
+    '{"a": {"k": 1}, "b": {"k": 1}}', '{}', '[]', '{"": {}}',
+    # colons inside texts (a second count, of `":`, then decides), also next to duplicate keys and spaces
+    '{"a": "b:c", "d": "e"}', '{"a:b": 1}', '{"a\\":": 1}', '{"a": 1, "a": 2, "b": "::"}', '{"a": "\\u003a"}',
+    '{"a": "\\u003a", "a": 1}', '{"a":"x:y","a":1}', '{"a":1,"a":2,"b":"12:30"}', '{"a" :1,"b":"x:y"}',
+    '{"a" :1,"a":"x:y"}', '{"a"\r\n:1,"a":"x:y"}', '{"a":"\\":","b":1}', '{"a":1,"a":"\\":"}', '{"a":\n"x:y"}',
+    '{"a"\t:"x:y"}', '{"a":"x:y","b":{"c":"d:"}}',
+    # depth: the document is level 1; 16 levels may hold values, the 17th may not exist
+    "[" * 15 + "1" + "]" * 15, "[" * 16 + "1" + "]" * 16, "[" * 16 + "]" * 16, "[" * 17 + "]" * 17,
+    '{"a": ' * 15 + "1" + "}" * 15, '{"a": ' * 16 + "1" + "}" * 16, '{"a": ' * 16 + "{}" + "}" * 16,
+    "[" * 40 + "]" * 40, "[" * 2000 + "]" * 2000, "[" * 100000,
+    # numbers the standard parser reads differently from orjson, or refuses
+    '{"a": NaN}', "[Infinity]", "[-Infinity]", '{"a": 1e400}', "[-1e400]",
+    "[12345678901234567890123]", "[9223372036854775807, 9223372036854775808, 18446744073709551615]",
+    "[18446744073709551616]", "[-9223372036854775809]", "[" + "9" * 5000 + "]",
+    "[-0, -0.0, 0.1, 1E5, 2.5e-3, 1.7976931348623157e308, 5e-324, 0.30000000000000004]", "[01]", "[1.]", "[.5]",
+    # texts: escapes, lone surrogates, control characters
+    '["\\ud800"]', '["\\udc00\\ud800"]', '["\\ud83d\\ude00"]', '["\\u0000"]', '["a\\/b"]', '["\\x"]', '["\\u12"]',
+    '["tab\there"]', '["\ud800"]', '{"\ud800": 1}', '["\u2028"]',
+    # framing
+    '\ufeff{"a": 1}', ' \n\t{"a": 1}\n ', '{"a": 1} x', '{"a": 1}{"b": 2}', '{"a": 1,}', '[1,]', '{"a" 1}',
+    "5", '"x"', "null", "true", "1.5", "", "   ",
+    # YAML flow mappings, which look like JSON
+    "{a: 1}", "{a: 1, a: 2}", "[a, b]", "{a: &x 1, b: *x}",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_JSON, ids=range(len(HOSTILE_JSON)))
+def test_fast_json_equals_the_standard_parser_on_hostile_input(reference, text):
+    for json_only in (True, False):
+        assert _outcome(text, json_only=json_only) == reference(text, json_only=json_only)
+
+
+def test_fast_json_equals_the_standard_parser_when_deep_nesting_is_allowed(reference):
+    for depth in (900, 1000, 1023, 1100):
+        text = '{"a": ' * depth + "[]" + "}" * depth
+        assert _outcome(text, max_depth=5000) == reference(text, max_depth=5000)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"a": {"b": 1, "b": 2}}', "duplicate key 'b'"),
+    ('{"ab": 1, "a\\u0062": 2}', "duplicate key 'ab'"),
+    ('[{"x": 1}, {"y": 1, "y": 2}]', "duplicate key 'y'"),
+    ("[" * 17 + "]" * 17, "nested deeper than 16 levels"),
+    ('{"a": NaN}', "not valid JSON: NaN is not a valid JSON number"),
+])
+def test_hostile_json_is_refused(text, message):
+    assert message in _outcome(text, json_only=True)
+
+
+def test_fast_json_equals_the_standard_parser_on_mangled_records(reference):
+    """Random edits of a declaration's text (brackets, quotes, colons, escapes, digits, repeated members)."""
+    rng = random.Random(11)
+    base = _texts(20, seed=4)
+    alphabet = '{}[]":,\\ /aNIu0123456789e.-+\ufeff\u00e9'
+    for _ in range(3000):
+        text = rng.choice(base)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text))
+            kind = rng.random()
+            if kind < 0.4:
+                text = text[:at] + rng.choice(alphabet) * rng.randint(1, 3) + text[at:]
+            elif kind < 0.6:
+                text = text[:at] + text[at + rng.randint(1, 4):]
+            elif kind < 0.8:  # repeat one member: a duplicate key, unless it lands elsewhere
+                start = text.find('"', at)
+                end = text.find(",", start)
+                if start > 0 and end > start:
+                    text = text[:end + 1] + text[start:end + 1] + text[end + 1:]
+            else:
+                text = text[:at] + rng.choice(["1" * 25, "1e999", "NaN", "\\u0061", "\\ud800", "[" * 20]) + text[at:]
+        assert _outcome(text, json_only=True) == reference(text, json_only=True), text
+        if rng.random() < 0.05:
+            assert _outcome(text) == reference(text), text
+
+
+def _places(node):
+    """(mapping, key) for every key of every mapping in a document."""
+    for key, value in node.items():
+        yield node, key
+        if isinstance(value, dict):
+            yield from _places(value)
+
+
+def _mutated(doc, rng):
+    """The declaration with one to three values replaced, removed or added, anywhere in it."""
+    out = copy.deepcopy(doc)
+    out.setdefault(rng.choice(["model", "data", "probes"]), rng.choice([
+        {"format": "onnx", "path": "m.onnx"}, {"format": "predictions", "prediction_column": "p"},
+        {"format": "predictions"}, {"path": "d.csv", "target": "y", "positive_label": "yes"},
+        {"fairness": {"max_rows": 10, "time_budget_s": 1.5}, "robustness": {"seed": 1.0}}]))
+    values = [1, 1.0, 2.5, -1, 7, True, False, None, "", "x", "Upper", "medical", "health", "a" * 300, [], {},
+              {"a": 1}, ["a", "a"], [1, "a"], [1, True], [1.0], [["health"]], [{"a": 1}], ["health", "health"],
+              ["health"], ["health", 1], "riskengine/v2", {"sector": "public"}]
+    for _ in range(rng.randint(1, 3)):
+        node, key = rng.choice(list(_places(out)))
+        kind = rng.random()
+        if kind < 0.6:
+            node[key] = rng.choice(values)
+        elif kind < 0.8:
+            del node[key]
+        else:
+            node[rng.choice(["extra", "x-note", "nmae"])] = rng.choice(values)
+    return out
+
+
+def test_compiled_check_and_pruned_jsonschema_agree_with_jsonschema():
+    """The compiled check's True and False are jsonschema's; the validator that skips valid properties
+    reports exactly the errors, in the order, that plain jsonschema does."""
+    from jsonschema import Draft202012Validator
+
+    schema = declaration_schema()
+    plain = _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
+    pruned = _draft_2020_12(schema)
+    rng = random.Random(5)
+    docs = list(GENERATE(150, seed=9))
+    verdicts = {True: 0, False: 0, None: 0}
+    for doc in docs + [_mutated(d, rng) for d in docs for _ in range(6)]:
+        verdict = fast_verdict(schema, doc)
+        verdicts[verdict] += 1
+        assert verdict is None or verdict == plain.is_valid(doc), json.dumps(doc)
+        expected = [(list(e.absolute_path), e.validator, e.message) for e in plain.iter_errors(doc)]
+        assert [(list(e.absolute_path), e.validator, e.message) for e in pruned.iter_errors(doc)] == expected
+    assert verdicts[True] > 150 and verdicts[False] > 500
+
+
+def _reference_fill(schema):
+    """The default filling as it was first written: every mapping copied, every default deep-copied."""
+    if schema.get("type") != "object":
+        return lambda doc: doc
+    steps = []
+    for name, sub in schema.get("properties", {}).items():
+        default = sub.get("default", KeyError)
+        steps.append((name, default, _reference_fill(sub) if sub.get("type") == "object" else None))
+
+    def fill(doc):
+        if not isinstance(doc, dict):
+            return doc
+        out = dict(doc)
+        for name, default, inner in steps:
+            if name not in out:
+                if default is KeyError:
+                    continue
+                out[name] = copy.deepcopy(default)
+            if inner is not None:
+                out[name] = inner(out[name])
+        return out
+
+    return fill
+
+
+def test_defaults_are_filled_as_the_reference_fills_them():
+    schema = declaration_schema()
+    fill = _reference_fill(schema)
+    rng = random.Random(8)
+    docs = list(GENERATE(300, seed=2)) + [minimal_declaration()]
+    docs += [_mutated(d, rng) for d in docs[:200]]
+    checked = 0
+    for doc in docs:
+        before = copy.deepcopy(doc)
+        try:
+            raw = parse_declaration(doc, source="t", sha256=SHA0).raw
+        except DeclarationError:
+            continue
+        assert repr(raw) == repr(fill(doc))  # the same values, types and key order
+        assert repr(doc) == repr(before)  # the document itself is left alone
+        checked += 1
+    assert checked > 300
+
+
+def test_each_declaration_gets_its_own_defaults():
+    first, second = (parse_declaration(minimal_declaration(), source="t", sha256=SHA0).raw for _ in range(2))
+    first["application"]["controls"].append("logging")
+    first["application"]["deployer"]["sector"] = "public"
+    assert second["application"]["controls"] == [] and second["application"]["deployer"]["sector"] == "private"
+    defaults = declaration_schema()["properties"]["application"]["properties"]
+    assert defaults["controls"]["default"] == [] and defaults["deployer"]["default"]["sector"] == "private"

@@ -72,34 +72,42 @@ def _fields() -> dict[str, FieldSpec]:
 FIELDS = _fields()
 _LIST_KEYS = tuple((s.name, {v: f"{s.key}__{v}" for v in s.values}) for s in FIELDS.values() if s.kind == "list")
 """Each list field with the fact key of each of its values: a list becomes one true/false key per value."""
-_LISTS_ABSENT = {key: False for _, keys in _LIST_KEYS for key in keys.values()}
+_FACT_TEMPLATE: dict[str, Any] = {
+    ALWAYS_KEY: True,
+    **dict.fromkeys(("scenario", "decision_role", "deployer__sector", "third_party_assessment", "product_type",
+                     "product_annex_i_section", "model__format", "autonomy_level", "safety_component",
+                     "deployer__public_authority", "human_oversight__in_the_loop", "human_oversight__can_override",
+                     "human_oversight__monitoring")),
+    **{key: False for _, keys in _LIST_KEYS for key in keys.values()},
+}
+"""Every key of a fact, in order, with each list value absent: copying it is cheaper than building 103 keys."""
 
 
 def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
     """The flat durable-rules fact for a validated declaration (defaults already filled in)."""
     app = raw["application"]
+    deployer = app["deployer"]
+    oversight = app["human_oversight"]
     product = app.get("product_type") or "none"
-    fact: dict[str, Any] = {
-        ALWAYS_KEY: True,
-        "scenario": app["scenario"],
-        "decision_role": app["decision_role"],
-        "deployer__sector": app["deployer"]["sector"],
-        "third_party_assessment": app["third_party_assessment"],
-        "product_type": product,
-        "product_annex_i_section": vocab.PRODUCT_TYPES.get(product, "none"),
-        "model__format": (raw.get("model") or {}).get("format", "none"),
-        "autonomy_level": app["autonomy_level"],
-        "safety_component": app["safety_component"],
-        "deployer__public_authority": app["deployer"]["public_authority"],
-        "human_oversight__in_the_loop": app["human_oversight"]["in_the_loop"],
-        "human_oversight__can_override": app["human_oversight"]["can_override"],
-        "human_oversight__monitoring": app["human_oversight"]["monitoring"],
-    }
-    fact.update(_LISTS_ABSENT)
+    fact = _FACT_TEMPLATE.copy()
+    fact["scenario"] = app["scenario"]
+    fact["decision_role"] = app["decision_role"]
+    fact["deployer__sector"] = deployer["sector"]
+    fact["third_party_assessment"] = app["third_party_assessment"]
+    fact["product_type"] = product
+    fact["product_annex_i_section"] = vocab.PRODUCT_TYPES.get(product, "none")
+    fact["model__format"] = (raw.get("model") or {}).get("format", "none")
+    fact["autonomy_level"] = app["autonomy_level"]
+    fact["safety_component"] = app["safety_component"]
+    fact["deployer__public_authority"] = deployer["public_authority"]
+    fact["human_oversight__in_the_loop"] = oversight["in_the_loop"]
+    fact["human_oversight__can_override"] = oversight["can_override"]
+    fact["human_oversight__monitoring"] = oversight["monitoring"]
     for name, keys in _LIST_KEYS:
         for value in app.get(name, ()):
-            if value in keys:
-                fact[keys[value]] = True
+            key = keys.get(value)
+            if key is not None:
+                fact[key] = True
     if tier is not None:
         fact["tier"] = tier
     return fact
