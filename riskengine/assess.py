@@ -239,18 +239,26 @@ class AssessmentTemplates:
     Declarations whose rules outcome is the same (`rules.Outcome.key`: the rules that fired and the controls
     missing, in one scenario) get the same assessment but for their own values: the `application`,
     `declared_controls`, `control_titles` and `manifest` entries, and the name, id and provider where a
-    text names them. The first such declaration is assessed in full with placeholders for those values; its
-    canonical JSON, cut at the placeholders, is kept, and each declaration fills in its own values and is
-    sealed (content hash over the filled-in bytes). The bytes equal those of `sealed(assess(decl))`
-    (tests/test_batch.py holds them equal); a declaration with something to probe is assessed in full.
+    text names them. When an outcome comes up a second time, that declaration is assessed with placeholders
+    for those values, and the canonical JSON, cut at the placeholders, is kept; each declaration of that
+    outcome then fills in its own values and is sealed (content hash over the filled-in bytes). The bytes
+    equal those of `sealed(assess(decl))` (tests/test_batch.py holds them equal).
+
+    An outcome seen for the first time is assessed in full: most outcomes that are not repeated soon are
+    never repeated (a third of a generated batch), and cutting a template costs twice a full assessment.
+    A declaration with something to probe is always assessed in full.
     """
 
     def __init__(self, kb: Knowledge, options: Options, limit: int = 4096):
         self.kb, self.options, self.limit = kb, options, limit
         self.words = texts(kb, options.lang)
         self.templates: OrderedDict[tuple[Any, ...], _Template | None] = OrderedDict()
-        """The `limit` outcomes used last (about 10 KB each), so memory stays flat over any input; None: an
-        outcome whose assessment cannot be cut at placeholders (a text holds a placeholder character)."""
+        """The `limit` outcomes used last (about 10 KB each), so memory stays flat over any input. None: seen
+        once, or an assessment that cannot be cut at placeholders (a text holds a placeholder character)."""
+        self.cut: set[tuple[Any, ...]] = set()
+        """Outcomes whose template was tried: None for them means it cannot be cut."""
+        self.filled = 0
+        """Declarations filled into a template (the rest were assessed in full)."""
 
     def sealed(self, decl: Declaration, hits: Any = None) -> tuple[bytes, Summary]:
         """The canonical JSON of the sealed assessment, and the numbers for the results row."""
@@ -262,14 +270,17 @@ class AssessmentTemplates:
         out = outcome(decl, self.kb, hits)
         key = out.key
         template = self.templates.get(key, False)
-        if template is False:
+        if template is None and key not in self.cut:  # the second time: cut its template
+            self.cut.add(key)
             template = self.templates[key] = self._cut(decl, hits)
-            if len(self.templates) > self.limit:
-                self.templates.popitem(last=False)
-        else:
-            self.templates.move_to_end(key)
-        if template is None:
+        if template is False or template is None:
+            if template is False:
+                self.templates[key] = None
+                if len(self.templates) > self.limit:
+                    self.cut.discard(self.templates.popitem(last=False)[0])
             return self._full(decl, hits)
+        self.templates.move_to_end(key)
+        self.filled += 1
         app = decl.app
         values = {"name": _inner(app["name"]),
                   "application": canonical_json(application_section(decl, self.kb, self.words)),
