@@ -6,7 +6,7 @@ import functools
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from riskengine import vocab
 from riskengine.model import Declaration, Finding, TierReason
@@ -170,12 +170,12 @@ class DurableHits:
         return self.kb.obligations.evaluate(dict(self.fact, tier=tier))
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the rules decide for one declaration before any text is written: many declarations share it.
 
-    `classify` writes the findings from it; `riskengine batch` uses it to tell which declarations would
-    get the same assessment but for their own names (assess.AssessmentTemplates).
+    `classify` writes the findings from it; `riskengine batch` uses `key` to tell which declarations get
+    the same assessment but for their own names (assess.AssessmentTemplates). A NamedTuple: one is made
+    per declaration, and it is cheaper to make than a frozen dataclass.
     """
 
     scenario: str
@@ -190,42 +190,44 @@ class Outcome:
     required_controls: tuple[str, ...]
     """In vocab.CONTROLS order."""
     missing_controls: tuple[str, ...]
-
-    @property
-    def key(self) -> tuple[Any, ...]:
-        """Equal for two declarations exactly when everything above is equal."""
-        return (self.scenario, tuple(r.id for r in self.fired), tuple(r.id for r in self.later),
-                self.missing_controls)
+    key: tuple[Any, ...]
+    """Equal for two declarations exactly when everything above is equal."""
 
 
 @functools.lru_cache(maxsize=4096)
-def _tiering(kb: Knowledge, classification: tuple[str, ...]) -> tuple[str, bool, tuple[Rule, ...], tuple[Rule, ...]]:
-    """Tier, scope, the rules that speak and the rules that set the tier, for a set of classification hits."""
+def _tiering(kb: Knowledge, classification: tuple[str, ...]) -> tuple[str, bool, tuple[Rule, ...], tuple[Rule, ...],
+                                                                         tuple[str, ...]]:
+    """Tier, scope, the rules that speak, the rules that set the tier and the ids of those that speak,
+    for a set of classification hits."""
     rules = kb.rules
     fired = [rules[r] for r in classification]
     tier, in_scope, setters = decide_tier(fired, kb)
     if not in_scope:  # outside the Act's scope: only the scope rules speak
         fired = [r for r in fired if r.stage is not None and kb.stages[r.stage].final]
-    return tier, in_scope, tuple(fired), tuple(setters)
+    return tier, in_scope, tuple(fired), tuple(setters), tuple(r.id for r in fired)
 
 
 @functools.lru_cache(maxsize=4096)
-def _required(kb: Knowledge, scenario: str, tier: str, in_scope: bool, fired_ids: frozenset[str]) -> tuple[str, ...]:
+def _obligations(kb: Knowledge, scenario: str, tier: str, in_scope: bool, fired: tuple[str, ...],
+                 later: tuple[str, ...]) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    """The obligation rules, and the controls the scenario's norms require of the tier given what fired."""
     norms = kb.scenarios[scenario].controls.get(tier, ()) if in_scope else ()
+    fired_ids = {*fired, *later}
     required = {control for control, condition in norms if condition is None or condition in fired_ids}
-    return tuple(c for c in vocab.CONTROLS if c in required)
+    return tuple(kb.rules[r] for r in later), tuple(c for c in vocab.CONTROLS if c in required)
 
 
 def outcome(decl: Declaration, kb: Knowledge, hits: Any = None) -> Outcome:
     """Run both rulesets on one declaration (`hits`: the rules that fire, when already known)."""
     hits = hits if hits is not None else DurableHits(kb, decl.raw)
-    tier, in_scope, fired, setters = _tiering(kb, tuple(sorted(hits.classification())))
-    later = tuple(kb.rules[r] for r in sorted(hits.obligations(tier))) if in_scope else ()
+    tier, in_scope, fired, setters, fired_ids = _tiering(kb, tuple(sorted(hits.classification())))
+    later_ids = tuple(sorted(hits.obligations(tier))) if in_scope else ()
     scenario = decl.scenario
-    required = _required(kb, scenario, tier, in_scope, frozenset(r.id for r in (*fired, *later)))
+    later, required = _obligations(kb, scenario, tier, in_scope, fired_ids, later_ids)
     declared = decl.app["controls"]
     missing = tuple(c for c in required if c not in declared)
-    return Outcome(scenario, tier, in_scope, fired, setters, later, required, missing)
+    return Outcome(scenario, tier, in_scope, fired, setters, later, required, missing,
+                   (scenario, fired_ids, later_ids, missing))
 
 
 def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None) -> Classification:
