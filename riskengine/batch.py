@@ -2,32 +2,41 @@
 
 The pipeline per record is the one `riskengine assess` runs (safeload ->
 parse_declaration -> assess -> sealed, which `assessment_dict` is too); only
-two things differ, and neither changes a result:
+three things differ, and none changes a result:
 
 - the rules that fire are decided for a whole chunk at once, column-wise
   (rules/vectorized.py), instead of one durable-rules call per record; the
   tests hold both equal, and `--engine durable` runs the batch on
   durable-rules itself;
+- declarations with the same rules outcome share one assessment cut at
+  placeholders for their own values (assess.AssessmentTemplates; the tests
+  hold the bytes equal to `sealed(assess(decl))`);
 - probes run only with `--with-probes`.
 
 Layout of a run (INPUT -> chunks -> workers -> one writer):
 
 - the coordinator reads INPUT once, streaming, to cut it into chunks of
-  `--chunk-size` records (byte ranges of a JSONL or CSV file, or lists of
-  files of a folder); it never holds records;
+  `--chunk-size` records (byte ranges of a JSONL or CSV file, counted a block
+  at a time, or lists of files of a folder); it never holds records;
 - a worker (a local process, or a Dask worker) reads its chunk from INPUT
-  itself, assesses it and returns the rows and the assessments' JSON lines
-  (each the canonical JSON its content hash was taken over, encoded once); a
-  local worker writes the lines to a file in OUT/.riskengine-batch/parts/
+  itself, assesses it and returns the assessments' JSON lines (each the
+  canonical JSON its content hash was taken over, encoded once) and does every
+  other per-record step too: each row already encoded as its line of
+  results.csv, the ids' hashes, and the chunk's part of the summary's counts;
+  a local worker writes the JSON lines to a file in OUT/.riskengine-batch/parts/
   instead, which the coordinator appends without reading it (a gigabyte per
   100,000 records need not travel through a pipe); each worker process loads
   the rules once;
 - the coordinator commits chunks strictly in input order: it flags duplicate
-  ids, appends to the working files in OUT/.riskengine-batch/, and every few
-  seconds flushes them to disk and writes a checkpoint (the sizes of the files
-  and where the input continues). `--resume` truncates the working files to
-  the checkpoint and goes on from there, so every record ends up exactly once;
-- at the end the final files are renamed into OUT.
+  ids (a few numpy calls per chunk; only a repeated id's line is touched),
+  appends to the working files in OUT/.riskengine-batch/ and adds up the
+  counts, and every few seconds flushes the files to disk and writes a
+  checkpoint (the sizes of the files and where the input continues).
+  `--resume` truncates the working files to the checkpoint and goes on from
+  there, so every record ends up exactly once;
+- at the end results.parquet is built from results.csv in one streaming pass
+  (pyarrow's CSV reader: no per-record Python), and the final files are
+  renamed into OUT.
 
 Heavy modules (numpy, pyarrow, distributed) are imported inside functions.
 """
@@ -44,11 +53,12 @@ import re
 import shutil
 import sys
 import time
+import types
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from riskengine import __version__, vocab
 from riskengine.errors import DeclarationError, DeclarationErrors, OutputError, RiskEngineError
@@ -108,6 +118,8 @@ class ChunkSpec:
     spill: str = ""
     """A folder on OUT's disk, for a local worker: it writes the chunk's JSON lines to a file there, which
     the coordinator appends to assessments.jsonl without reading it. Empty: they travel in the result."""
+    full_lists: tuple[str, ...] = ()
+    """The summary's lists that were full when the chunk was sent (Tally.full_lists): no entries for them."""
 
 
 @dataclass(frozen=True)
@@ -322,12 +334,22 @@ def csv_row(doc: dict[str, Any], header: list[str] | tuple[str, ...]) -> list[st
 
 @dataclass
 class ChunkResult:
+    """A chunk's outputs, ready to append: the worker does every per-record step, in parallel with the others,
+    so that the coordinator (one process, committing chunk after chunk) only joins bytes and adds up counts."""
+
     number: int
-    rows: list[list[Any]]
-    """COLUMNS without duplicate_of (the coordinator adds it)."""
+    first_record: int
+    csv_lines: list[bytes]
+    """One line of results.csv per record, in record order, its duplicate_of cell empty (the coordinator fills
+    it in for the rare repeated id)."""
+    ids: Any
+    """IdIndex entries (a numpy array of IdIndex.DTYPE) of the records that have an id, in record order."""
+    id_texts: list[str]
+    """Those records' ids, for the summary's list of repeated ids."""
+    tally: Tally
+    """The chunk's part of the summary, blank lines included; duplicates are the coordinator's to count."""
     assessments: bytes
     """One JSON line per assessed record, in record order (empty when they were spilled to a file)."""
-    blank_lines: int = 0
     seconds: float = 0.0
     assessments_file: str = ""
     """The file holding them when the spec named a spill folder."""
@@ -454,12 +476,20 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
                      _peek(doc, "scenario") if _peek(doc, "scenario") in vocab.SCENARIOS else "",
                      None, None, None, None, [], [], *([None] * len(SEVERITIES)), problem])
     text = b"\n".join(lines) + b"\n" if lines else b""
+    path = ""
     if spec.spill:
         path = os.path.join(spec.spill, f"{spec.number:08d}.jsonl")
         with open(path, "wb") as fh:
             fh.write(text)
-        return ChunkResult(spec.number, rows, b"", blank, time.perf_counter() - t0, assessments_file=path)
-    return ChunkResult(spec.number, rows, text, blank, time.perf_counter() - t0)
+        text = b""
+    tally = Tally(blank_lines=blank)
+    for row in rows:
+        tally.add(row)
+    for name in spec.full_lists:
+        getattr(tally, name).clear()  # not sent back for nothing
+    ids, id_texts = _id_entries(rows)
+    return ChunkResult(spec.number, spec.first_record, _csv_row_lines(rows), ids, id_texts, tally, text,
+                       time.perf_counter() - t0, assessments_file=path)
 
 
 def _row(number: int, where: str, line: int | None, app: dict[str, Any], summary: Any) -> list[Any]:
@@ -617,21 +647,81 @@ def plan_chunks(inp: Input, chunk_size: int, at: Position, options: BatchOptions
             number += 1
             yield spec, Position(number, index + 1, index, 1)
         return
-    reader = jsonl_records if inp.kind == "jsonl" else csv_records
     with open(inp.path, "rb") as fh:
-        start, line, record, number, count = at.offset, at.line, at.record, at.chunk, 0
-        pos, next_line = start, line
-        for rec, pos, next_line in reader(fh, start, None, line):
-            if rec is None:
+        start, line, record, number = at.offset, at.line, at.record, at.chunk
+        for end, next_line, count in record_cuts(fh, inp.kind, start, line, chunk_size):
+            yield (ChunkSpec(number=number, first_record=record, start=start, end=end, first_line=line, **common),
+                   Position(number + 1, record + count, end, next_line))
+            start, line, record, number = end, next_line, record + count, number + 1
+
+
+PLAN_BLOCK = 1 << 20
+"""Bytes record_cuts looks at at once; at most MAX_BYTES, so that no line it sees whole is too long."""
+_SPACE = tuple(b" \t\r\n\x0b\x0c")
+"""What bytes.strip() strips: a line of only these is blank, not a record."""
+
+
+def record_cuts(fh: Any, kind: str, start: int, line: int, every: int) -> Iterator[tuple[int, int, int]]:
+    """(offset after, number of the next line, records) for every `every`-th record of a JSONL or CSV file
+    from `start` on, then for the rest (records, or only blank lines) if anything is left: the chunks.
+
+    The records are those jsonl_records and csv_records give. Most lines are plain, one record each (_plain):
+    those are counted a block at a time, column-wise, so that cutting the input costs the coordinator next
+    to nothing per record; the reader takes each record that starts on any other line.
+    """
+    import numpy as np
+
+    reader = jsonl_records if kind == "jsonl" else csv_records
+    pos, count, last = start, 0, start
+    while True:
+        fh.seek(pos)
+        block = fh.read(PLAN_BLOCK)
+        if not block:
+            break
+        base, base_line = pos, line  # where the block starts
+        ends, plain = _plain(block, kind)
+        other = np.flatnonzero(~plain)
+        i = 0  # the block's line at `pos`
+        while True:
+            if i < len(ends) and plain[i]:
+                after = np.searchsorted(other, i)
+                j = int(other[after]) if after < len(other) else len(ends)  # lines i to j - 1 are plain
+                for k in range(i + every - count - 1, j, every):
+                    last = base + int(ends[k])
+                    yield last, base_line + k + 1, every
+                count = (count + j - i) % every
+                i, pos, line = j, base + int(ends[j - 1]), base_line + j
+                if i == len(ends):
+                    break  # the block's last line may go on in the next
                 continue
-            count += 1
-            if count == chunk_size:
-                yield (ChunkSpec(number=number, first_record=record, start=start, end=pos, first_line=line, **common),
-                       Position(number + 1, record + count, pos, next_line))
-                start, line, record, number, count = pos, next_line, record + count, number + 1, 0
-        if pos > start:  # the rest (records, or only blank lines, which the chunk counts)
-            yield (ChunkSpec(number=number, first_record=record, start=start, end=pos, first_line=line, **common),
-                   Position(number + 1, record + count, pos, next_line))
+            item = next(reader(fh, pos, None, line), None)  # the record (or blank line) that starts at pos
+            if item is None:
+                break
+            record, pos, line = item
+            if record is not None:
+                count += 1
+                if count == every:
+                    yield pos, line, every
+                    count, last = 0, pos
+            i = line - base_line
+            if i >= len(ends):
+                break
+    if pos > last:
+        yield pos, line, count
+
+
+def _plain(block: bytes, kind: str) -> tuple[Any, Any]:
+    """The offsets after the block's whole lines, and which of them are plain: not starting with a space or a
+    line break, as a blank line does, and for CSV with an even number of quotes (no row that goes on)."""
+    import numpy as np
+
+    data = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n")) + 1
+    plain = ~np.isin(data[np.concatenate(([0], ends[:-1]))[:len(ends)]], _SPACE)
+    if kind == "csv":
+        quotes = np.searchsorted(np.flatnonzero(data == ord('"')), ends)
+        plain &= np.diff(quotes, prepend=0) % 2 == 0
+    return ends, plain
 
 
 # ====================================================================== duplicate ids
@@ -646,6 +736,18 @@ def _by_hash(entries: Any) -> Any:
 
 def id_hash(app_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(app_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _id_entries(rows: list[list[Any]]) -> tuple[Any, list[str]]:
+    """IdIndex entries (hash, record, line or -1) of the rows that have an id, and their ids: made in the worker,
+    so that the coordinator hashes no id."""
+    import numpy as np
+
+    record, line, app_id = COLUMNS.index("record"), COLUMNS.index("line"), COLUMNS.index("id")
+    with_id = [r for r in rows if r[app_id]]
+    entries = np.array([(id_hash(r[app_id]), r[record], -1 if r[line] is None else r[line]) for r in with_id],
+                       dtype=list(IdIndex.DTYPE))
+    return entries, [r[app_id] for r in with_id]
 
 
 class IdIndex:
@@ -687,33 +789,26 @@ class IdIndex:
             lines[hit] = run["line"][pos[hit]]
         return records, lines
 
-    def commit(self, rows: list[list[Any]], where: Any) -> tuple[list[str], bytes]:
-        """duplicate_of for each row (empty when its id is new), and the new entries as bytes for ids.bin."""
+    def commit(self, entries: Any) -> tuple[list[tuple[int, int, int, int]], bytes]:
+        """Add a chunk's entries (_id_entries). For each whose id came before, in an earlier chunk or earlier in
+        this one: (its index in `entries`, its record, the record and line of the id's first occurrence); and the
+        new entries as bytes for ids.bin. Column-wise: a chunk costs a few numpy calls, whatever its size."""
         import numpy as np
 
-        col_record, col_line, col_id = COLUMNS.index("record"), COLUMNS.index("line"), COLUMNS.index("id")
-        out = [""] * len(rows)
-        with_id = [i for i, r in enumerate(rows) if r[col_id]]
-        if not with_id:
-            return out, b""
-        hashes = np.array([id_hash(rows[i][col_id]) for i in with_id], dtype=np.uint64)
-        earlier, earlier_line = self.first(hashes)
-        seen: dict[int, tuple[int, int]] = {}
-        new = []
-        for j, i in enumerate(with_id):
-            h = int(hashes[j])
-            row = rows[i]
-            if earlier[j] >= 0:
-                out[i] = where(int(earlier[j]), int(earlier_line[j]))
-            elif h in seen:
-                out[i] = where(*seen[h])
-            else:
-                line = row[col_line] if row[col_line] is not None else -1
-                seen[h] = (row[col_record], line)
-                new.append((h, row[col_record], line))
-        entries = np.array(new, dtype=list(self.DTYPE))
-        self.add_run(entries)
-        return out, entries.tobytes()
+        if not len(entries):
+            return [], b""
+        earlier, earlier_line = self.first(entries["hash"])
+        _, first_index, inverse = np.unique(entries["hash"], return_index=True, return_inverse=True)
+        first = first_index[inverse]  # each entry's first entry with the same hash in this chunk
+        in_chunk = earlier < 0
+        new = in_chunk & (first == np.arange(len(entries)))
+        earlier[in_chunk] = entries["record"][first[in_chunk]]
+        earlier_line[in_chunk] = entries["line"][first[in_chunk]]
+        fresh = entries[new]
+        self.add_run(fresh)
+        repeated = np.flatnonzero(~new)
+        return (list(zip(repeated.tolist(), entries["record"][repeated].tolist(), earlier[repeated].tolist(),
+                         earlier_line[repeated].tolist())), fresh.tobytes())
 
     def load(self, data: bytes) -> None:
         import numpy as np
@@ -743,19 +838,17 @@ class Tally:
     high: list[dict[str, Any]] = field(default_factory=list)
     duplicate_list: list[dict[str, Any]] = field(default_factory=list)
     error_list: list[dict[str, Any]] = field(default_factory=list)
+    LISTS: ClassVar[tuple[str, ...]] = ("prohibited", "high", "duplicate_list", "error_list")
 
     def add(self, row: list[Any]) -> None:
+        """Count one row: COLUMNS without duplicate_of (a worker counts its chunk; add_duplicate does the rest)."""
         r = dict(zip(COLUMNS, row))
         self.records += 1
-        where = f"{r['source']}:{r['line']}" if r["line"] is not None else r["source"]
-        if r["duplicate_of"]:
-            self.duplicates += 1
-            if len(self.duplicate_list) < LIST_LIMIT:
-                self.duplicate_list.append({"id": r["id"], "where": where, "first": r["duplicate_of"]})
         if r["error"]:
             self.errors += 1
             if len(self.error_list) < LIST_LIMIT:
-                self.error_list.append({"where": where, "id": r["id"], "error": r["error"]})
+                self.error_list.append({"where": _where_text(r["source"], r["line"]), "id": r["id"],
+                                        "error": r["error"]})
             return
         self.assessed += 1
         tier = r["tier"]
@@ -769,8 +862,30 @@ class Tally:
             target = self.prohibited if tier == "prohibited" else self.high
             if len(target) < LIST_LIMIT:
                 target.append({"id": r["id"], "name": r["name"], "provider": r["provider"],
-                               "scenario": r["scenario"], "where": where, "grade": r["grade"],
-                               "reasons": r["tier_reasons"], "missing": r["missing_controls"]})
+                               "scenario": r["scenario"], "where": _where_text(r["source"], r["line"]),
+                               "grade": r["grade"], "reasons": r["tier_reasons"], "missing": r["missing_controls"]})
+
+    def add_duplicate(self, app_id: str, where: str, first: str) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_list) < LIST_LIMIT:
+            self.duplicate_list.append({"id": app_id, "where": where, "first": first})
+
+    def full_lists(self) -> tuple[str, ...]:
+        return tuple(name for name in self.LISTS if len(getattr(self, name)) >= LIST_LIMIT)
+
+    def merge(self, part: Tally) -> None:
+        """Add a later chunk's tally: the same numbers, and the same capped lists in input order, as if this
+        tally had counted the chunk's rows itself (keys are even added in the same order)."""
+        for name in ("records", "assessed", "errors", "duplicates", "blank_lines"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        for mine, theirs in ((self.tiers, part.tiers), (self.grades, part.grades), (self.gaps, part.gaps)):
+            _add_counts(mine, theirs)
+        for nested, other in ((self.by_scenario, part.by_scenario), (self.by_provider, part.by_provider)):
+            for key, counts in other.items():
+                _add_counts(nested.setdefault(key, {}), counts)
+        for name in self.LISTS:
+            mine = getattr(self, name)
+            mine.extend(getattr(part, name)[:LIST_LIMIT - len(mine)])
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -782,6 +897,16 @@ class Tally:
 
 def _bump(counter: dict[str, int], key: str) -> None:
     counter[key] = counter.get(key, 0) + 1
+
+
+def _add_counts(counter: dict[str, int], other: dict[str, int]) -> None:
+    for key, n in other.items():
+        counter[key] = counter.get(key, 0) + n
+
+
+def _where_text(source: str, line: int | None) -> str:
+    """Where a record is, as the summary names it: `source:line`, or the file name of a folder's record."""
+    return f"{source}:{line}" if line is not None else source
 
 
 # ====================================================================== outputs
@@ -811,18 +936,14 @@ class Outputs:
             self.handles[name] = handle
         if fresh or sizes is None:
             self.handles["results.csv"].write(_csv_lines([list(COLUMNS)]))
-        self.unsynced_parts: list[Path] = []
 
-    def write(self, result: ChunkResult, rows: list[list[Any]], ids: bytes) -> None:
-        self.handles["results.csv"].write(_csv_lines([_csv_cells(r) for r in rows]))
+    def write(self, result: ChunkResult, csv_lines: list[bytes], ids: bytes) -> None:
+        self.handles["results.csv"].write(b"".join(csv_lines))
         if result.assessments_file:
             _append_file(self.handles["assessments.jsonl"], result.assessments_file)
         else:
             self.handles["assessments.jsonl"].write(result.assessments)
         self.handles["ids.bin"].write(ids)
-        part = self.parts / f"{result.number:08d}.parquet"
-        _write_parquet(part, rows)
-        self.unsynced_parts.append(part)
 
     def sync(self) -> dict[str, int]:
         """Flush everything to disk; the sizes a checkpoint may then record."""
@@ -831,13 +952,6 @@ class Outputs:
             handle.flush()
             os.fsync(handle.fileno())
             sizes[name] = handle.tell()
-        for part in self.unsynced_parts:
-            fd = os.open(part, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        self.unsynced_parts = []
         return sizes
 
     def close(self) -> None:
@@ -869,6 +983,31 @@ def _csv_lines(rows: list[list[Any]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def _csv_row_lines(rows: list[list[Any]]) -> list[bytes]:
+    """Each row (COLUMNS without duplicate_of) as its line of results.csv, duplicate_of empty; in the worker.
+
+    The same csv writer as _csv_lines, one line per row so that the coordinator can complete the line of a
+    repeated id (_with_duplicate) and otherwise only join them.
+    """
+    pieces: list[str] = []
+    writer = csv.writer(types.SimpleNamespace(write=pieces.append), lineterminator="\n")
+    out = []
+    for row in rows:
+        writer.writerow(_csv_cells([*row, ""]))
+        out.append("".join(pieces).encode("utf-8"))
+        pieces.clear()
+    return out
+
+
+def _with_duplicate(line: bytes, first: str) -> bytes:
+    """A line of _csv_row_lines with its duplicate_of cell set to `first`.
+
+    The line ends in `,\n` (its last cell is empty), and the writer writes the cell as it would at the end of
+    any row. The line is not parsed: a bare carriage return in a value is not quoted by csv.writer.
+    """
+    return line[:-2] + _csv_lines([["", first]])
+
+
 def _csv_cells(row: list[Any]) -> list[Any]:
     return ["" if value is None else ("true" if value else "false") if value is True or value is False
             else CSV_LIST_SEPARATOR.join(value) if isinstance(value, list) else value for value in row]
@@ -883,24 +1022,69 @@ def _arrow_schema() -> Any:
     return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
 
 
-def _write_parquet(path: Path, rows: list[list[Any]]) -> None:
+NULL_WHEN_EMPTY = ("tier", "grade")
+"""Text columns that are null in Parquet where the CSV cell is empty (an error row's); other text stays ""."""
+
+
+def csv_to_parquet(source: Path, target: Path) -> None:
+    """results.parquet from the finished results.csv, read streaming in blocks (flat memory), once at the end.
+
+    The CSV holds every value exactly: numbers as Python wrote them (a float's repr round-trips), flags as
+    true/false, lists joined with `;` (which no rule id or control id contains). An empty cell is null in the
+    number and flag columns and in NULL_WHEN_EMPTY (as the rows held None there), "" in the other text columns
+    and [] in the list columns. Only Arrow arrays are made here, never from Python values, which would import
+    pandas (pyarrow checks for it), a second or so that a batch does not need.
+    """
     import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
     schema = _arrow_schema()
-    columns = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
-    table = pa.table([pa.array(list(col), type=f.type) for col, f in zip(columns, schema)], schema=schema)
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    lists = {f.name for f in schema if pa.types.is_list(f.type)}
+    readable, escape = _escape_carriage_returns(source)
+    try:
+        reader = pa_csv.open_csv(
+            str(readable), read_options=pa_csv.ReadOptions(block_size=1 << 20),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, escape_char="\\" if escape else False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f.name: pa.string() if f.name in lists else f.type for f in schema},
+                null_values=[""], true_values=["true"], false_values=["false"], strings_can_be_null=False))
+        tmp = target.with_suffix(".tmp")
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for batch in reader:
+                columns = []
+                for f in schema:
+                    column = batch.column(f.name)
+                    if f.name in lists or f.name in NULL_WHEN_EMPTY:
+                        empty = pc.invert(pc.cast(pc.utf8_length(column), pa.bool_()))
+                        value = pc.split_pattern(column, CSV_LIST_SEPARATOR) if f.name in lists else column
+                        # a split "" is [""], not []: list_slice(0, 0) makes the empty lists
+                        fill = pc.list_slice(value, 0, 0) if f.name in lists else pa.nulls(len(column), pa.string())
+                        column = pc.if_else(empty, fill, value)
+                    columns.append(column)
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+        os.replace(tmp, target)
+    finally:
+        if readable != source:
+            readable.unlink(missing_ok=True)
 
 
-def _merge_parquet(parts: list[Path], target: Path) -> None:
-    import pyarrow.parquet as pq
+def _escape_carriage_returns(source: Path) -> tuple[Path, bool]:
+    """The CSV for Arrow to read, and whether its carriage returns are escaped with backslashes.
 
-    with pq.ParquetWriter(target, _arrow_schema()) as writer:
-        for part in parts:
-            writer.write_table(pq.read_table(part))
+    csv.writer quotes a value holding a line feed, not one holding only a carriage return, which Arrow would
+    take for the end of the row. Such a value is rare, so only then is a copy written that escapes every
+    carriage return and backslash (the lines end in a line feed: each carriage return is part of a value).
+    """
+    with open(source, "rb") as fh:
+        if not any(b"\r" in block for block in iter(lambda: fh.read(8 << 20), b"")):
+            return source, False
+    escaped = source.with_name(source.name + ".escaped")
+    with open(source, "rb") as fh, open(escaped, "wb") as out:
+        while block := fh.read(8 << 20):
+            out.write(block.replace(b"\\", b"\\\\").replace(b"\r", b"\\\r"))
+    return escaped, True
 
 
 # ====================================================================== progress
@@ -1107,7 +1291,7 @@ def run_batch(input_path: str, out: str, *, workers: int | None = None, schedule
         if resume and state is None:
             log("riskengine batch: nothing to resume here; starting from the beginning")
         if state is None:
-            for name in (*Outputs.FILES, "checkpoint.json"):
+            for name in (*Outputs.FILES, "results.parquet", "checkpoint.json"):
                 (work / name).unlink(missing_ok=True)
             shutil.rmtree(work / "parts", ignore_errors=True)
             at = Position(0, 1, inp.body_start, inp.body_line)
@@ -1119,9 +1303,8 @@ def run_batch(input_path: str, out: str, *, workers: int | None = None, schedule
             at = Position(**state["position"])
             tally = Tally.from_json(state["tally"])
             outputs = Outputs(work, fresh=False, sizes=state["sizes"])
-            for part in (work / "parts").glob("*"):
-                if not part.name.endswith(".parquet") or int(part.stem) >= at.chunk:
-                    part.unlink()
+            for part in (work / "parts").glob("*"):  # chunks a worker spilled after the checkpoint
+                part.unlink()
             index = IdIndex()
             with open(work / "ids.bin", "rb") as fh:
                 index.load(fh.read(state["sizes"]["ids.bin"]))
@@ -1177,13 +1360,17 @@ def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, w
         write_atomic(checkpoint_path, json.dumps(state, ensure_ascii=False))
 
     def commit(after: Position, result: ChunkResult) -> None:
+        """Append a chunk: only its repeated ids are handled one by one; the rest is joined bytes and counts."""
         nonlocal position, last_checkpoint
-        duplicates, ids = index.commit(result.rows, where_of)
-        rows = [[*row, dup] for row, dup in zip(result.rows, duplicates)]
-        outputs.write(result, rows, ids)
-        for row in rows:
-            tally.add(row)
-        tally.blank_lines += result.blank_lines
+        repeated, ids = index.commit(result.ids)
+        lines = result.csv_lines
+        for entry, record, first_record, first_line in repeated:
+            row = record - result.first_record
+            first = where_of(first_record, first_line)
+            lines[row] = _with_duplicate(lines[row], first)
+            tally.add_duplicate(result.id_texts[entry], where_of(record, int(result.ids["line"][entry])), first)
+        outputs.write(result, lines, ids)
+        tally.merge(result.tally)
         position = after
         bar.update(tally.records, after.offset if unit_bytes else after.record - 1, tally.errors)
         if time.monotonic() - last_checkpoint >= checkpoint_seconds:
@@ -1194,7 +1381,7 @@ def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, w
     ok = False
     try:
         for spec, after in plan_chunks(inp, chunk_size, at, options):
-            pending.append((after, executor.submit(spec)))
+            pending.append((after, executor.submit(replace(spec, full_lists=tally.full_lists()))))
             while len(pending) >= executor.slots:
                 after_, future = pending.popleft()
                 commit(after_, _result(future))
@@ -1227,8 +1414,8 @@ def _where(inp: Input) -> Any:
 def _finalize(target: Path, work: Path, inp: Input, tally: Tally, kb: Any, options: BatchOptions,
               write_atomic: Any) -> list[Path]:
     """Build the Parquet file and the summary, then rename every final file into OUT."""
-    parts = sorted((work / "parts").glob("*.parquet"), key=lambda p: int(p.stem))
-    _merge_parquet(parts, work / "results.parquet")
+    if not (work / "results.parquet").exists() and (work / "results.csv").exists():
+        csv_to_parquet(work / "results.csv", work / "results.parquet")  # else built by the run that was killed
     write_atomic(work / "summary.html", render_summary(tally, kb, options.lang, inp.display))
     files = []
     for name in ("results.csv", "assessments.jsonl", "results.parquet", "summary.html"):

@@ -23,7 +23,17 @@ import pytest
 
 from riskengine import vocab
 from riskengine.assess import Options, assess, assessment_dict
-from riskengine.batch import COLUMNS, BatchOptions, csv_columns, csv_document, csv_records, csv_row, run_batch
+from riskengine.batch import (
+    COLUMNS,
+    BatchOptions,
+    csv_columns,
+    csv_document,
+    csv_records,
+    csv_row,
+    jsonl_records,
+    record_cuts,
+    run_batch,
+)
 from riskengine.declaration import parse_declaration, sha256_bytes
 from riskengine.errors import DeclarationErrors
 from riskengine.integrity import canonical_json, check
@@ -260,6 +270,97 @@ def test_folder_of_declarations_equals_assess_of_each_file(tmp_path, kb):
     for got, path in zip(_assessments(out), files):
         expected = assessment_dict(assess(load_declaration(path), kb, Options(run_probes=False)))
         assert _no_clock(got) == _no_clock(expected), path.name
+
+
+def _cuts_by_reader(path: Path, kind: str, start: int, line: int, every: int) -> list[tuple[int, int, int]]:
+    """What the chunks were cut at before record_cuts: every record read by the reader."""
+    reader = jsonl_records if kind == "jsonl" else csv_records
+    out, count, last, pos, next_line = [], 0, start, start, line
+    with open(path, "rb") as fh:
+        for record, pos, next_line in reader(fh, start, None, line):
+            if record is not None:
+                count += 1
+                if count == every:
+                    out.append((pos, next_line, count))
+                    count, last = 0, pos
+    if pos > last:
+        out.append((pos, next_line, count))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_input_is_cut_where_the_readers_would_cut_it(tmp_path, monkeypatch, kind):
+    from riskengine import batch
+    from riskengine.safeload import MAX_BYTES
+
+    rng = random.Random(17)
+    odd = [b"", b"   ", b"\t", b" \r", b"\x0b", b'"a\nb"', b'x,"y\n\nz",w', b'"never closed', b'q""q',
+           b"x" * (MAX_BYTES + 2), b"x" * (MAX_BYTES + 1), b" " * (MAX_BYTES + 3), b' {"a": 1}', b'{"a": 1}\r']
+    for n in range(12):
+        lines = [rng.choice(odd) if rng.random() < 0.2 else json.dumps({"i": i, "p": "y" * rng.randint(0, 150)}).encode()
+                 for i in range(rng.randint(0, 50))]
+        path = tmp_path / f"{n}.{kind}"
+        path.write_bytes(b"\n".join(lines) + (b"\n" if n % 3 else b""))
+        for block in (batch.PLAN_BLOCK, 64, 1000):
+            monkeypatch.setattr(batch, "PLAN_BLOCK", block)
+            for every in (1, 3, 1000):
+                expected = _cuts_by_reader(path, kind, 0, 1, every)
+                with open(path, "rb") as fh:
+                    assert list(record_cuts(fh, kind, 0, 1, every)) == expected, (n, block, every)
+                if len(expected) > 2:  # from a checkpoint in the middle, as --resume starts
+                    at, line = expected[1][0], expected[1][1]
+                    with open(path, "rb") as fh:
+                        assert list(record_cuts(fh, kind, at, line, every)) == \
+                            _cuts_by_reader(path, kind, at, line, every)
+
+
+def test_parquet_holds_what_results_csv_holds(tmp_path):
+    from riskengine.batch import _arrow_schema, _csv_cells
+
+    docs = list(GENERATE(300, seed=19))
+    odd = ["carriage\rreturn", "back\\slash\\\r\\", "nul\x00tab\tline\u2028", 'quote"comma,', "new\nline", " "]
+    for i, text in enumerate(odd):
+        docs[i]["application"]["name"] = text
+        docs[len(odd) + i]["application"]["provider"] = text
+    docs[20]["application"]["id"] = docs[21]["application"]["id"] = "id\rwith-cr"  # an error row, twice
+    docs[22]["application"]["scenario"] = "bad\rscenario"
+    data = _write_jsonl(tmp_path / "odd.jsonl", docs)
+    out = tmp_path / "out"
+    result = run_batch(str(data), str(out), workers=2, chunk_size=16, **_quiet())
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "results.parquet")
+    assert table.schema == _arrow_schema()
+    rows = [[r[c] for c in COLUMNS] for r in table.to_pylist()]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([COLUMNS, *(_csv_cells(r) for r in rows)])
+    assert (out / "results.csv").read_bytes() == buf.getvalue().encode("utf-8")  # the same values, both files
+    by = {c: table.column(c).to_pylist() for c in COLUMNS}
+    assert by["name"][:len(odd)] == odd and by["provider"][len(odd):2 * len(odd)] == odd
+    assert by["duplicate_of"][21] == f"{data}:21" and result.tally.duplicate_list[0]["id"] == "id\rwith-cr"
+    errors = [i for i, e in enumerate(by["error"]) if e]
+    assert errors and all(by["tier"][i] is None and by["grade"][i] is None and by["in_scope"][i] is None
+                          and by["tier_reasons"][i] == [] and by["findings_high"][i] is None for i in errors)
+    assert all(v is not None for c in ("source", "id", "name", "provider", "scenario", "error", "duplicate_of")
+               for v in by[c])
+    assert any(by["missing_controls"]) and any(r == [] for i, r in enumerate(by["missing_controls"])
+                                               if i not in errors)
+
+
+def test_results_and_summary_do_not_depend_on_chunks_or_workers(tmp_path, monkeypatch):
+    from riskengine import batch
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(batch, "LIST_LIMIT", 7)  # the summary's lists fill up within the run
+    data = _write_jsonl(tmp_path / "apps.jsonl", GENERATE(700, seed=23, bad_every=13, duplicate_every=11))
+    seen = set()
+    for workers, chunk_size in ((1, 1000), (1, 1), (2, 9), (2, 64)):
+        out = tmp_path / f"out-{workers}-{chunk_size}"
+        tally = run_batch(str(data), str(out), workers=workers, chunk_size=chunk_size, **_quiet()).tally
+        assert len(tally.high) == len(tally.error_list) == len(tally.duplicate_list) == 7
+        seen.add((tally.to_json().__repr__(), *((out / f).read_bytes() for f in
+                                                ("results.csv", "assessments.jsonl", "summary.html"))))
+    assert len(seen) == 1
 
 
 # ---------------------------------------------------------------- nothing lost across a kill
