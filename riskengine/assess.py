@@ -252,11 +252,12 @@ class AssessmentTemplates:
     def __init__(self, kb: Knowledge, options: Options, limit: int = 4096):
         self.kb, self.options, self.limit = kb, options, limit
         self.words = texts(kb, options.lang)
-        self.templates: OrderedDict[tuple[Any, ...], _Template | None] = OrderedDict()
-        """The `limit` outcomes used last (about 10 KB each), so memory stays flat over any input. None: seen
-        once, or an assessment that cannot be cut at placeholders (a text holds a placeholder character)."""
-        self.cut: set[tuple[Any, ...]] = set()
-        """Outcomes whose template was tried: None for them means it cannot be cut."""
+        self.templates: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
+        """The `limit` templates used last (about 10 KB each), so memory stays flat over any input."""
+        self.seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        """Outcomes seen once (the last 16 x `limit`, a few hundred bytes each): a template is cut on the second."""
+        self.uncut: set[tuple[Any, ...]] = set()
+        """Outcomes whose assessment cannot be cut at placeholders (a placeholder character in a text)."""
         self.filled = 0
         """Declarations filled into a template (the rest were assessed in full)."""
 
@@ -264,22 +265,33 @@ class AssessmentTemplates:
         """The canonical JSON of the sealed assessment, and the numbers for the results row."""
         from riskengine.rules import DurableHits, outcome
 
-        if self.options.run_probes and (decl.model is not None or decl.data is not None):
+        if not self.words.plain_placeholders or (
+                self.options.run_probes and (decl.model is not None or decl.data is not None)):
             return self._full(decl, hits)
         hits = hits if hits is not None else DurableHits(self.kb, decl.raw)
         out = outcome(decl, self.kb, hits)
         key = out.key
-        template = self.templates.get(key, False)
-        if template is None and key not in self.cut:  # the second time: cut its template
-            self.cut.add(key)
-            template = self.templates[key] = self._cut(decl, hits)
-        if template is False or template is None:
-            if template is False:
-                self.templates[key] = None
-                if len(self.templates) > self.limit:
-                    self.cut.discard(self.templates.popitem(last=False)[0])
+        template = self.templates.get(key)
+        if template is not None:
+            self.templates.move_to_end(key)
+        elif key in self.uncut:
             return self._full(decl, hits)
-        self.templates.move_to_end(key)
+        elif key not in self.seen:  # the first time
+            self.seen[key] = None
+            if len(self.seen) > 16 * self.limit:
+                self.seen.popitem(last=False)
+            return self._full(decl, hits)
+        else:  # the second time: cut its template
+            del self.seen[key]
+            template = self._cut(decl, hits)
+            if template is None:
+                if len(self.uncut) >= self.limit:
+                    self.uncut.clear()
+                self.uncut.add(key)
+                return self._full(decl, hits)
+            self.templates[key] = template
+            if len(self.templates) > self.limit:
+                self.templates.popitem(last=False)
         self.filled += 1
         app = decl.app
         values = {"name": _inner(app["name"]),
@@ -298,8 +310,6 @@ class AssessmentTemplates:
         return sealed(a)[1], Summary.of(a)
 
     def _cut(self, decl: Declaration, hits: Any) -> _Template | None:
-        if not self.words.plain_placeholders:
-            return None
         app = {**decl.app, **{s: _SLOT.format(s) for s in _TEXT_SLOTS}}
         stand_in = replace(decl, raw={**decl.raw, "application": app})
         a = assess(stand_in, self.kb, self.options, hits)

@@ -571,7 +571,8 @@ def _template_pack(tmp_path: Path) -> str:
     org.mkdir()
     text = ORG_PACK.replace('"{name} profiles children, which ACME policy forbids."',
                             '"{name} ({id}, by {provider}) profiles children: 100% forbidden, {name}!"')
-    assert "{provider}" in text
+    text = text.replace("title: Profiling of children", 'title: "Profiling of children \ue001"')
+    assert "{provider}" in text and "\ue001" in text  # a placeholder character: no template for this rule
     (org / "acme.yaml").write_text(text)
     return str(org)
 
@@ -605,15 +606,18 @@ def test_templates_give_the_bytes_of_a_full_assessment(tmp_path, monkeypatch, la
         assert got == sealed(full)[1], (i, decl.app["name"])
         assert summary == Summary.of(full)
     assert 0 < len(templates.templates) <= 64 and templates.filled > 200  # most were filled into a template
+    assert templates.uncut  # the outcomes where the organisation rule fired were assessed in full
     fired = {f["rule_id"] for line in [templates.sealed(d, hits[i])[0] for i, d in enumerate(decls[:40])]
              for f in json.loads(line)["findings"]}
     assert "ACME-NO-CHILD-PROFILING" in fired
-    # the same answers without the column-wise hits (durable-rules asked), and with no template usable
+    # the same answers without the column-wise hits (durable-rules asked), and with texts whose placeholders
+    # are not bare (no template at all)
     monkeypatch.setattr(templates.words, "plain_placeholders", False)
     templates.templates.clear()
+    filled = templates.filled
     for decl in decls[:30]:
         assert templates.sealed(decl)[0] == sealed(assess(decl, kb, options))[1]
-    assert set(templates.templates.values()) == {None}
+    assert not templates.templates and templates.filled == filled
 
 
 def test_templates_are_reused_across_declarations_of_one_outcome(kb):
