@@ -58,3 +58,17 @@ def every_written_assessment_matches_the_schema(tmp_path_factory):
         if stored != actual and "tampered" not in path.parts[-2]:
             problems.append(f"{path}: content hash {stored} does not match {actual}")
     assert not problems, "\n".join(problems)
+
+
+def _bench_generate():
+    """benchmarks/bench_batch.py's seeded declarations (the benchmarks folder is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "benchmarks" / "bench_batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate
+
+
+GENERATE = _bench_generate()
+"""GENERATE(n, seed=..., bad_every=...): seeded declarations as a regulator's intake would hold them."""

@@ -1,14 +1,14 @@
 """`riskengine batch`: one row per record, nothing lost across a kill, results equal to `riskengine assess`.
 
-The column-wise rule evaluation and the compiled schema check are held to their references here
-(durable-rules and jsonschema); the batch is held to `assess` record by record.
+The column-wise rule evaluation is held to durable-rules here, and the assessment templates to full
+assessments; the batch is held to `assess` record by record. (The compiled schema check is held to
+jsonschema in test_declaration.py.)
 """
 
 from __future__ import annotations
 
 import copy
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -40,23 +40,13 @@ from riskengine.integrity import canonical_json, check
 from riskengine.rules import load_knowledge
 from riskengine.rules.conditions import build_fact
 from riskengine.rules.vectorized import for_knowledge
-from riskengine.schema import _validator, declaration_schema
-from riskengine.schemacheck import fast_verdict
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, GENERATE, run_cli
 from tests.test_conditions import random_declaration
 
 pytest.importorskip("numpy")
 pytest.importorskip("pyarrow")
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "benchmarks" / "bench_batch.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GENERATE = _bench().generate
 SHA0 = "sha256:" + "0" * 64
 
 
@@ -115,50 +105,6 @@ def test_columnwise_rules_equal_durable_rules_on_generated_declarations(kb):
                                       sha256=SHA0), kb, Options(run_probes=False), chunk[i]).tier
              for i, r in enumerate(raws[:400])}
     assert tiers == set(vocab.TIERS)  # the comparison covered every tier
-
-
-def _mutations(doc: dict, rng: random.Random) -> dict:
-    out = copy.deepcopy(doc)
-    app = out["application"]
-    values = [1, 1.0, 2.5, True, False, None, "", "x", "medical", [], ["a", "a"], [1, "a"], {}, {"a": 1}, 7, -1,
-              "a" * 300, ["health", "health"], ["health"]]
-    for _ in range(rng.randint(1, 3)):
-        kind = rng.random()
-        if kind < 0.5:
-            key = rng.choice(list(app) + ["deployer", "human_oversight", "extra_field", "x-note"])
-            app[key] = rng.choice(values)
-        elif kind < 0.65:
-            app.pop(rng.choice(list(app)), None)
-        elif kind < 0.8:
-            section = rng.choice(["deployer", "human_oversight"])
-            if isinstance(app.get(section), dict):
-                app[section][rng.choice(["sector", "public_authority", "in_the_loop", "bogus"])] = rng.choice(values)
-        elif kind < 0.9:
-            out[rng.choice(["model", "data", "probes", "schema", "x-top", "extra"])] = rng.choice(
-                values + [{"format": "onnx", "path": "m.onnx"}, {"format": "predictions"},
-                          {"path": "d.csv", "target": "y"}, {"fairness": {"max_rows": 0}}])
-        else:
-            out["schema"] = rng.choice(["riskengine/v1", "riskengine/v2", 1])
-    return out
-
-
-def test_compiled_schema_check_agrees_with_jsonschema():
-    from jsonschema import Draft202012Validator
-
-    schema = declaration_schema()
-    validator = _validator(json.dumps(schema, sort_keys=True), Draft202012Validator)
-    rng = random.Random(7)
-    docs = list(GENERATE(300, seed=11))
-    seen = {True: 0, False: 0, None: 0}
-    for doc in docs + [_mutations(d, rng) for d in docs for _ in range(4)]:
-        verdict = fast_verdict(schema, doc)
-        seen[verdict] += 1
-        if verdict is not None:
-            assert verdict == validator.is_valid(doc), json.dumps(doc)[:400]
-    assert seen[True] > 250 and seen[False] > 300  # both answers were exercised, and it rarely defers
-
-
-# ---------------------------------------------------------------- one row per record
 
 
 def test_mixed_good_and_bad_records_give_one_row_each(tmp_path, kb):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import random
 
@@ -16,7 +15,7 @@ from riskengine.errors import DeclarationError, DeclarationErrors
 from riskengine.safeload import parse_text
 from riskengine.schema import _draft_2020_12, _validator, declaration_schema
 from riskengine.schemacheck import fast_verdict
-from tests.conftest import EXAMPLES, ROOT, minimal_declaration
+from tests.conftest import EXAMPLES, GENERATE, minimal_declaration
 
 
 def write(tmp_path, name, text, mode="w"):
@@ -190,14 +189,6 @@ def test_product_type_none_may_be_written_as_null_or_none(tmp_path):
 # ---------------------------------------------------------------- the fast paths, held to their references
 
 
-def _load_generate():
-    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "benchmarks" / "bench_batch.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.generate
-
-
-GENERATE = _load_generate()
 SHA0 = "sha256:" + "0" * 64
 
 
