@@ -249,7 +249,7 @@ class AssessmentTemplates:
     A declaration with something to probe is always assessed in full.
     """
 
-    def __init__(self, kb: Knowledge, options: Options, limit: int = 4096):
+    def __init__(self, kb: Knowledge, options: Options, limit: int = 1024):
         self.kb, self.options, self.limit = kb, options, limit
         self.words = texts(kb, options.lang)
         self.templates: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
