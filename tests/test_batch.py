@@ -218,6 +218,29 @@ def test_folder_of_declarations_equals_assess_of_each_file(tmp_path, kb):
         assert _no_clock(got) == _no_clock(expected), path.name
 
 
+def test_with_probes_probes_the_declarations_that_name_a_model_and_data(tmp_path, kb):
+    """--with-probes: a declaration with a model and data is probed as `assess` probes it (the COMPAS
+    predictions: the fairness probe runs, the others are skipped for a predictions-only model), the
+    others are read as declarations (and may be filled into templates)."""
+    from riskengine.declaration import load_declaration
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sources = [EXAMPLES / "models" / "compas-predictions.yaml", EXAMPLES / "email-spam-filter.yaml",
+               EXAMPLES / "city-portal-faq-chatbot.yaml"]
+    for path in sources:  # links: relative data paths resolve against the real folder
+        (folder / path.name).symlink_to(path)
+    out = tmp_path / "out"
+    run_batch(str(folder), str(out), workers=1, options=BatchOptions(with_probes=True), **_quiet())
+    got = {a["application"]["id"]: a for a in _assessments(out)}
+    for path in sources:
+        expected = assessment_dict(assess(load_declaration(path), kb, Options()))
+        assert _no_clock(got[expected["application"]["id"]]) == _no_clock(expected), path.name
+    probed = got["pretrial-recidivism-score"]["probes"]
+    assert probed["fairness"]["status"] == "ok" and probed["fairness"]["metrics"]
+    assert {probed[p]["status"] for p in ("robustness", "explainability")} == {"skipped"}
+
+
 def _cuts_by_reader(path: Path, kind: str, start: int, line: int, every: int) -> list[tuple[int, int, int]]:
     """What the chunks were cut at before record_cuts: every record read by the reader."""
     reader = jsonl_records if kind == "jsonl" else csv_records
