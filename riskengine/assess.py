@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from riskengine import __version__, vocab
+from riskengine import __version__
 from riskengine.errors import RiskEngineError
 from riskengine.grading import MODEL_VERSION as GRADING_MODEL
 from riskengine.grading import grade as grade_findings
@@ -168,11 +168,8 @@ class Summary:
 
     @classmethod
     def of(cls, a: Assessment) -> Summary:
-        counts = dict.fromkeys(vocab.SEVERITIES, 0)
-        for f in a.findings:
-            counts[f.severity] += 1
         return cls(a.tier, a.in_scope, a.grade, a.score, tuple(r.rule_id for r in a.tier_reasons),
-                   a.missing_controls, counts)
+                   a.missing_controls, a.finding_counts())
 
 
 _SLOT = "\ue000{}\ue001"

@@ -177,12 +177,16 @@ class Assessment:
     grade_cap: str | None = None
     """The rule id whose severity capped the grade below what the score gives, if any."""
 
-    def to_dict(self) -> dict[str, Any]:
-        from riskengine.vocab import ASSESSMENT_SCHEMA_ID
-
+    def finding_counts(self) -> dict[str, int]:
+        """Findings by severity, every severity present."""
         counts = {s: 0 for s in ("critical", "high", "medium", "low", "info")}
         for f in self.findings:
             counts[f.severity] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        from riskengine.vocab import ASSESSMENT_SCHEMA_ID
+
         return {
             "schema": ASSESSMENT_SCHEMA_ID,
             "application": self.application,
@@ -199,7 +203,7 @@ class Assessment:
             "declared_controls": list(self.declared_controls),
             "missing_controls": list(self.missing_controls),
             "control_titles": dict(self.control_titles),
-            "finding_counts": counts,
+            "finding_counts": self.finding_counts(),
             "findings": [f.to_dict() for f in self.findings],
             "probes": {name: result.to_dict() for name, result in self.probes.items()},
             "clauses": self.clauses,

@@ -191,7 +191,8 @@ class Outcome(NamedTuple):
     """In vocab.CONTROLS order."""
     missing_controls: tuple[str, ...]
     key: tuple[Any, ...]
-    """Equal for two declarations exactly when everything above is equal."""
+    """Scenario, every classification rule that fired, the obligation rules and the missing controls: equal
+    for two declarations exactly when everything above is equal."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -220,14 +221,17 @@ def _obligations(kb: Knowledge, scenario: str, tier: str, in_scope: bool, fired:
 def outcome(decl: Declaration, kb: Knowledge, hits: Any = None) -> Outcome:
     """Run both rulesets on one declaration (`hits`: the rules that fire, when already known)."""
     hits = hits if hits is not None else DurableHits(kb, decl.raw)
-    tier, in_scope, fired, setters, fired_ids = _tiering(kb, tuple(sorted(hits.classification())))
+    classification = tuple(sorted(hits.classification()))
+    tier, in_scope, fired, setters, fired_ids = _tiering(kb, classification)
     later_ids = tuple(sorted(hits.obligations(tier))) if in_scope else ()
     scenario = decl.scenario
     later, required = _obligations(kb, scenario, tier, in_scope, fired_ids, later_ids)
     declared = decl.app["controls"]
     missing = tuple(c for c in required if c not in declared)
+    # every rule that fired, not only those that speak: the tier and its setters follow from it whatever
+    # the order of the stages
     return Outcome(scenario, tier, in_scope, fired, setters, later, required, missing,
-                   (scenario, fired_ids, later_ids, missing))
+                   (scenario, classification, later_ids, missing))
 
 
 def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None) -> Classification:
