@@ -19,8 +19,8 @@ from riskengine.grading import MODEL_VERSION as GRADING_MODEL
 from riskengine.grading import grade as grade_findings
 from riskengine.grading import probe_error_finding
 from riskengine.integrity import canonical_json, seal, seal_around
-from riskengine.model import Assessment, Declaration, ProbeResult
-from riskengine.rules import Knowledge, Texts, classify, sorted_findings, texts
+from riskengine.model import Assessment, Declaration, Finding, ProbeResult, TierReason
+from riskengine.rules import Knowledge, Outcome, Texts, classify, sorted_findings, texts
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,11 @@ def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options
                       trusted_types=options.trusted_types, lang=options.lang)
 
 
-def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hits: Any = None) -> Assessment:
+def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hits: Any = None, *,
+           out: Outcome | None = None, memo: dict[tuple[Any, ...], Any] | None = None) -> Assessment:
+    """`hits`, `out` and `memo` as for `rules.classify`."""
     options = options or Options()
-    result = classify(decl, kb, options.lang, hits)
+    result = classify(decl, kb, options.lang, hits, out=out, memo=memo)
     probes = _probe_results(decl, kb, result.tier, options) if result.in_scope else {}
     findings = list(result.findings)
     for name, probe in probes.items():
@@ -176,6 +178,8 @@ _SLOT = "\ue000{}\ue001"
 """A placeholder (private-use characters, which canonical JSON writes as they are)."""
 _VALUE_SLOTS = ("application", "control_titles", "declared_controls", "manifest")
 """Whole entries of the assessment that hold the declaration's own values."""
+_SPLICED = ("clauses", "findings", "tier_reasons")
+"""Whole entries put together from parts encoded once (AssessmentTemplates._cut)."""
 _TEXT_SLOTS = ("name", "id", "provider")
 """The declaration's values that rule texts may name ({name} ...)."""
 _OPEN, _CLOSE = "\ue000".encode(), "\ue001".encode()
@@ -183,9 +187,10 @@ _LEAD = b"\xee"
 """The first byte of both in UTF-8, and of no other character but U+E000-U+EFFF (one-byte search is fast)."""
 
 
-def _cut_at_slots(text: bytes) -> list[bytes | str] | None:
-    """Canonical JSON with placeholders -> literal bytes and slot names in turn (a value slot takes its
-    quotes along); None when a placeholder character appears anywhere but in a placeholder."""
+def _cut_at_slots(text: bytes, entries: tuple[str, ...] = ()) -> list[bytes | str] | None:
+    """Canonical JSON with placeholders -> literal bytes (`%` doubled, for `_Template`) and slot names in turn;
+    a placeholder named in `entries` stands for a whole value and takes its quotes along. None when a
+    placeholder character appears anywhere but in a placeholder."""
     parts: list[bytes | str] = []
     start = 0
     at = text.find(_LEAD)
@@ -195,16 +200,16 @@ def _cut_at_slots(text: bytes) -> list[bytes | str] | None:
             return None
         name = text[at + len(_OPEN):end].decode()
         after = end + len(_CLOSE)
-        if name in _VALUE_SLOTS and text[at - 1:at] == b'"' and text[after:after + 1] == b'"':
-            parts += [text[start:at - 1], name]
+        if name in entries and text[at - 1:at] == b'"' and text[after:after + 1] == b'"':
+            parts += [text[start:at - 1].replace(b"%", b"%%"), name]
             start = after + 1
         elif name in _TEXT_SLOTS:
-            parts += [text[start:at], name]
+            parts += [text[start:at].replace(b"%", b"%%"), name]
             start = after
         else:
             return None
         at = text.find(_LEAD, start)
-    parts.append(text[start:])
+    parts.append(text[start:].replace(b"%", b"%%"))
     return parts
 
 
@@ -222,28 +227,30 @@ class _Template:
 
     @staticmethod
     def _format(parts: list[bytes | str]) -> tuple[bytes, Any]:
-        """A %-format of the literal bytes with %b at each slot, and what picks the slots' values in order."""
+        """The %-format (the literal bytes, `%` doubled, with %b at each slot), and what picks the slots' values
+        in order."""
         names = [p for p in parts if isinstance(p, str)]
-        text = b"".join(b"%b" if isinstance(p, str) else p.replace(b"%", b"%%") for p in parts)
+        text = b"".join(b"%b" if isinstance(p, str) else p for p in parts)
         if len(names) == 1:
             return text, lambda values, name=names[0]: (values[name],)
         return text, operator.itemgetter(*names) if names else (lambda values: ())
 
 
 class AssessmentTemplates:
-    """`sealed(assess(decl))` for many declarations: one full assessment per rules outcome, then filled in.
+    """`sealed(assess(decl))` for many declarations: assessed once per rules outcome, then filled in.
 
     Declarations whose rules outcome is the same (`rules.Outcome.key`: the rules that fired and the controls
     missing, in one scenario) get the same assessment but for their own values: the `application`,
     `declared_controls`, `control_titles` and `manifest` entries, and the name, id and provider where a
-    text names them. When an outcome comes up a second time, that declaration is assessed with placeholders
-    for those values, and the canonical JSON, cut at the placeholders, is kept; each declaration of that
-    outcome then fills in its own values and is sealed (content hash over the filled-in bytes). The bytes
-    equal those of `sealed(assess(decl))` (tests/test_batch.py holds them equal).
+    text names them. A declaration is assessed with placeholders for those values (a stand-in), the
+    canonical JSON is cut at the placeholders, and the declaration fills in its own values and is sealed
+    (content hash over the filled-in bytes). The bytes equal those of `sealed(assess(decl))`
+    (tests/test_batch.py holds them equal).
 
-    An outcome seen for the first time is assessed in full: most outcomes that are not repeated soon are
-    never repeated (a third of a generated batch), and cutting a template costs twice a full assessment.
-    A declaration with something to probe is always assessed in full.
+    A stand-in's findings and tier reasons depend on the rules, the scenario and the tier alone, so they are
+    written and encoded once (`memo`, `encoded`) and a new outcome is assembled, not encoded again. The
+    template of an outcome is kept from its second sighting on: most outcomes that are not repeated soon are
+    never repeated (a third of a generated batch). A declaration with something to probe is assessed in full.
     """
 
     def __init__(self, kb: Knowledge, options: Options, limit: int = 1024):
@@ -252,11 +259,17 @@ class AssessmentTemplates:
         self.templates: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
         """The `limit` templates used last (about 10 KB each), so memory stays flat over any input."""
         self.seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
-        """Outcomes seen once (the last 16 x `limit`, a few hundred bytes each): a template is cut on the second."""
+        """Outcomes seen once (the last 16 x `limit`, a few hundred bytes each): a template is kept on the second."""
         self.uncut: set[tuple[Any, ...]] = set()
         """Outcomes whose assessment cannot be cut at placeholders (a placeholder character in a text)."""
-        self.filled = 0
-        """Declarations filled into a template (the rest were assessed in full)."""
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        """The stand-ins' findings and tier reasons (rules.classify): bounded by the rules, scenarios and tiers."""
+        self.encoded: dict[int, tuple[Any, list[bytes | str] | None]] = {}
+        """Canonical JSON of each of those, cut at its placeholders, by identity (the object is kept with it)."""
+        self.clauses: dict[str, bytes | None] = {}
+        """Canonical JSON of each clause entry, by reference (Texts.clauses)."""
+        self.filled = self.cut = 0
+        """Declarations filled into a template (the rest were assessed in full), and templates cut."""
 
     def sealed(self, decl: Declaration, hits: Any = None) -> tuple[bytes, Summary]:
         """The canonical JSON of the sealed assessment, and the numbers for the results row."""
@@ -273,22 +286,22 @@ class AssessmentTemplates:
             self.templates.move_to_end(key)
         elif key in self.uncut:
             return self._full(decl, hits)
-        elif key not in self.seen:  # the first time
-            self.seen[key] = None
-            if len(self.seen) > 16 * self.limit:
-                self.seen.popitem(last=False)
-            return self._full(decl, hits)
-        else:  # the second time: cut its template
-            del self.seen[key]
-            template = self._cut(decl, hits)
+        else:
+            template = self._cut(decl, out)
             if template is None:
                 if len(self.uncut) >= self.limit:
                     self.uncut.clear()
                 self.uncut.add(key)
                 return self._full(decl, hits)
-            self.templates[key] = template
-            if len(self.templates) > self.limit:
-                self.templates.popitem(last=False)
+            if key in self.seen:  # the second time: keep it
+                del self.seen[key]
+                self.templates[key] = template
+                if len(self.templates) > self.limit:
+                    self.templates.popitem(last=False)
+            else:
+                self.seen[key] = None
+                if len(self.seen) > 16 * self.limit:
+                    self.seen.popitem(last=False)
         self.filled += 1
         app = decl.app
         values = {"name": _inner(app["name"]),
@@ -306,16 +319,49 @@ class AssessmentTemplates:
         a = assess(decl, self.kb, self.options, hits)
         return sealed(a)[1], Summary.of(a)
 
-    def _cut(self, decl: Declaration, hits: Any) -> _Template | None:
+    def _cut(self, decl: Declaration, out: Outcome) -> _Template | None:
         app = {**decl.app, **{s: _SLOT.format(s) for s in _TEXT_SLOTS}}
         stand_in = replace(decl, raw={**decl.raw, "application": app})
-        a = assess(stand_in, self.kb, self.options, hits)
-        doc = a.to_dict()
-        doc.update({s: _SLOT.format(s) for s in _VALUE_SLOTS})
-        parts = _cut_at_slots(canonical_json(doc))
-        if parts is None or sorted(p for p in parts if p in _VALUE_SLOTS) != sorted(_VALUE_SLOTS):
+        a = assess(stand_in, self.kb, self.options, out=out, memo=self.memo)
+        self.cut += 1
+        doc = a.to_dict(shallow=True)
+        doc.update({s: _SLOT.format(s) for s in (*_VALUE_SLOTS, *_SPLICED)})
+        parts = _cut_at_slots(canonical_json(doc), (*_VALUE_SLOTS, *_SPLICED))
+        if parts is None or sorted(p for p in parts if p in doc) != sorted((*_VALUE_SLOTS, *_SPLICED)):
             return None  # a placeholder character in a text of the rules, or in the declaration
-        return _Template(parts, Summary.of(a))
+        spliced: list[bytes | str] = []
+        for part in parts:
+            if part == "findings" or part == "tier_reasons":
+                spliced.append(b"[")
+                for i, item in enumerate(a.findings if part == "findings" else a.tier_reasons):
+                    cut = self._cut_item(item)
+                    if cut is None:
+                        return None
+                    spliced += (b",", *cut) if i else cut
+                spliced.append(b"]")
+            elif part == "clauses":
+                members = [self._clause(ref, entry) for ref, entry in sorted(a.clauses.items())]
+                if None in members:
+                    return None
+                spliced.append(b"{%b}" % b",".join(members))
+            else:
+                spliced.append(part)
+        return _Template(spliced, Summary.of(a))
+
+    def _cut_item(self, item: Finding | TierReason) -> list[bytes | str] | None:
+        """A memoised finding or tier reason, encoded and cut at its placeholders once (kept by identity)."""
+        got = self.encoded.get(id(item))
+        if got is None or got[0] is not item:
+            got = self.encoded[id(item)] = (item, _cut_at_slots(canonical_json(item.to_dict())))
+        return got[1]
+
+    def _clause(self, ref: str, entry: dict[str, Any]) -> bytes | None:
+        """`"ref":{...}` of one clause entry (None when a text holds a placeholder character), encoded once."""
+        got = self.clauses.get(ref, False)
+        if got is False:
+            member = canonical_json({ref: entry})[1:-1]
+            got = self.clauses[ref] = None if _LEAD in member else member.replace(b"%", b"%%")
+        return got
 
 
 def _inner(text: str) -> bytes:

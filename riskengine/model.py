@@ -184,7 +184,9 @@ class Assessment:
             counts[f.severity] += 1
         return counts
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, shallow: bool = False) -> dict[str, Any]:
+        """`shallow`: the findings and tier reasons left as the objects, for an encoder that keeps their
+        canonical JSON (assess.AssessmentTemplates)."""
         from riskengine.vocab import ASSESSMENT_SCHEMA_ID
 
         return {
@@ -193,7 +195,7 @@ class Assessment:
             "tier": self.tier,
             "in_scope": self.in_scope,
             "tier_framework": self.tier_framework,
-            "tier_reasons": [r.to_dict() for r in self.tier_reasons],
+            "tier_reasons": self.tier_reasons if shallow else [r.to_dict() for r in self.tier_reasons],
             "grade": self.grade,
             "score": self.score,
             "grade_meaning": self.grade_meaning,
@@ -204,7 +206,7 @@ class Assessment:
             "missing_controls": list(self.missing_controls),
             "control_titles": dict(self.control_titles),
             "finding_counts": self.finding_counts(),
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": self.findings if shallow else [f.to_dict() for f in self.findings],
             "probes": {name: result.to_dict() for name, result in self.probes.items()},
             "clauses": self.clauses,
             "lang": self.lang,

@@ -597,4 +597,5 @@ def test_templates_are_reused_across_declarations_of_one_outcome(kb):
     for i in range(5):
         doc["application"].update(name=f"App {i}", id=f"app-{i}", purpose=f"Purpose {i}", version=f"{i}.0")
         templates.sealed(parse_declaration(copy.deepcopy(doc), source="x", sha256=SHA0))
-    assert len(templates.templates) == 1 and templates.filled == 4  # the first is assessed in full
+    # cut for the first two (kept from the second on), filled for all five
+    assert len(templates.templates) == 1 and templates.cut == 2 and templates.filled == 5

@@ -234,23 +234,47 @@ def outcome(decl: Declaration, kb: Knowledge, hits: Any = None) -> Outcome:
                    (scenario, classification, later_ids, missing))
 
 
-def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None) -> Classification:
-    """Both rulesets on one declaration, and the findings and tier reasons written in `lang`."""
-    out = outcome(decl, kb, hits)
+def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = None, *, out: Outcome | None = None,
+             memo: dict[tuple[Any, ...], Any] | None = None) -> Classification:
+    """Both rulesets on one declaration, and the findings and tier reasons written in `lang`.
+
+    `out`: the declaration's outcome, when already known. `memo`: findings and tier reasons kept across calls,
+    keyed by everything they are written from; worth it only for declarations whose name, id and provider
+    are the same placeholders (assess.AssessmentTemplates), and then bounded by the rules (the objects are
+    shared: they must only be read).
+    """
+    out = out if out is not None else outcome(decl, kb, hits)
     words = texts(kb, lang)
     tier = out.tier
     values = _values(decl, tier)
-    findings = [finding_for(r, words.rules[r.id], values) for r in (*out.fired, *out.later) if not r.requirement]
-    findings.extend(gap_finding(words.gaps[out.scenario, tier, control], words.gap_message, values["name"])
-                    for control in out.missing_controls)
-    reasons = tuple(TierReason(rule_id=r.id, stage=r.stage or "", framework=r.framework, tier=r.tier or tier,
-                               message=words.rules[r.id].message(values), clauses=r.clauses,
-                               stage_title=words.stage_titles.get(r.stage, ""))
-                    for r in out.setters)
+    once = _once(memo, tuple(values.values()))
+    findings = [once(r.id, lambda r=r: finding_for(r, words.rules[r.id], values))
+                for r in (*out.fired, *out.later) if not r.requirement]
+    findings.extend(once(("gap", control), lambda control=control: gap_finding(
+        words.gaps[out.scenario, tier, control], words.gap_message, values["name"]))
+        for control in out.missing_controls)
+    reasons = tuple(once(("reason", r.id), lambda r=r: TierReason(
+        rule_id=r.id, stage=r.stage or "", framework=r.framework, tier=r.tier or tier,
+        message=words.rules[r.id].message(values), clauses=r.clauses, stage_title=words.stage_titles.get(r.stage, "")))
+        for r in out.setters)
     return Classification(tier=tier, in_scope=out.in_scope, tier_reasons=reasons,
                           fired=tuple(sorted({r.id for r in (*out.fired, *out.later)})),
                           required_controls=out.required_controls, missing_controls=out.missing_controls,
                           findings=tuple(findings))
+
+
+def _once(memo: dict[tuple[Any, ...], Any] | None, values: tuple[str, ...]) -> Callable[[Any, Callable[[], Any]], Any]:
+    """`once(key, make)`: make(), or what it made before for the same key and values (with a memo)."""
+    if memo is None:
+        return lambda key, make: make()
+
+    def once(key: Any, make: Callable[[], Any]) -> Any:
+        got = memo.get((key, values))
+        if got is None:
+            got = memo[key, values] = make()
+        return got
+
+    return once
 
 
 def sorted_findings(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
