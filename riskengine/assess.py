@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import importlib.util
+import itertools
 import operator
 import os
 import platform
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from riskengine import __version__
 from riskengine.errors import RiskEngineError
@@ -74,7 +75,8 @@ def _probe_results(decl: Declaration, kb: Knowledge, tier: str, options: Options
 
 def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hits: Any = None, *,
            out: Outcome | None = None, memo: dict[tuple[Any, ...], Any] | None = None) -> Assessment:
-    """`hits`, `out` and `memo` as for `rules.classify`."""
+    """`hits`, `out` and `memo` as for `rules.classify` (with a memo, the assessment shares its findings, tier
+    reasons and clause entries with others: it must only be read)."""
     options = options or Options()
     result = classify(decl, kb, options.lang, hits, out=out, memo=memo)
     probes = _probe_results(decl, kb, result.tier, options) if result.in_scope else {}
@@ -89,7 +91,7 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hit
     for probe in probes.values():
         inputs.update(probe.details.get("inputs", {}))
     words = texts(kb, options.lang)
-    cited = sorted({c for f in findings for c in f.clauses} | {c for r in result.tier_reasons for c in r.clauses})
+    cited = sorted(set().union(*[f.clauses for f in findings], *[r.clauses for r in result.tier_reasons]))
     return Assessment(
         application=application_section(decl, kb, words),
         tier=result.tier,
@@ -107,10 +109,19 @@ def assess(decl: Declaration, kb: Knowledge, options: Options | None = None, hit
         findings=tuple(findings),
         probes=probes,
         manifest=manifest(decl, kb, inputs),
-        clauses={ref: dict(words.clauses[ref]) for ref in cited if ref in words.clauses},
+        clauses=_clause_entries(words, cited, copy=memo is None),
         control_titles=control_titles(words, result.required_controls, decl.app["controls"]),
         lang=options.lang,
     )
+
+
+def _clause_entries(words: Texts, cited: list[str], copy: bool) -> dict[str, dict[str, Any]]:
+    """The registry's entry of each cited clause: copies, unless the assessment is a stand-in's, which is only
+    read (with a memo: AssessmentTemplates)."""
+    entries = words.clauses
+    if copy:
+        return {ref: dict(entries[ref]) for ref in cited if ref in entries}
+    return {ref: entries[ref] for ref in cited if ref in entries}
 
 
 def application_section(decl: Declaration, kb: Knowledge, words: Texts) -> dict[str, Any]:
@@ -187,30 +198,36 @@ _LEAD = b"\xee"
 """The first byte of both in UTF-8, and of no other character but U+E000-U+EFFF (one-byte search is fast)."""
 
 
-def _cut_at_slots(text: bytes, entries: tuple[str, ...] = ()) -> list[bytes | str] | None:
-    """Canonical JSON with placeholders -> literal bytes (`%` doubled, for `_Template`) and slot names in turn;
-    a placeholder named in `entries` stands for a whole value and takes its quotes along. None when a
-    placeholder character appears anywhere but in a placeholder."""
-    parts: list[bytes | str] = []
-    start = 0
-    at = text.find(_LEAD)
-    while at != -1:
-        end = text.find(_LEAD, at + 1)
-        if not (text.startswith(_OPEN, at) and text.startswith(_CLOSE, end)):
+def _cut_at_slots(text: bytes, entries: tuple[str, ...] = ()) -> tuple[list[bytes], list[str]] | None:
+    """Canonical JSON with placeholders -> the literal pieces around them, `%` doubled (for `_Format`), and
+    their names (one piece more than names); a placeholder named in `entries` stands for a whole value and
+    takes its quotes along. None when a placeholder character appears anywhere but in a placeholder."""
+    pieces = text.replace(b"%", b"%%").split(_OPEN)
+    literal, names = [pieces[0]], []
+    for piece in pieces[1:]:
+        name, closed, rest = piece.partition(_CLOSE)
+        slot = name.decode()
+        if slot in entries and literal[-1][-1:] == b'"' and rest[:1] == b'"':
+            literal[-1], rest = literal[-1][:-1], rest[1:]
+        elif slot not in _TEXT_SLOTS or not closed:
             return None
-        name = text[at + len(_OPEN):end].decode()
-        after = end + len(_CLOSE)
-        if name in entries and text[at - 1:at] == b'"' and text[after:after + 1] == b'"':
-            parts += [text[start:at - 1].replace(b"%", b"%%"), name]
-            start = after + 1
-        elif name in _TEXT_SLOTS:
-            parts += [text[start:at].replace(b"%", b"%%"), name]
-            start = after
-        else:
-            return None
-        at = text.find(_LEAD, start)
-    parts.append(text[start:].replace(b"%", b"%%"))
-    return parts
+        literal.append(rest)
+        names.append(slot)
+    if text.count(_LEAD) != 2 * len(names):  # each placeholder holds two (its opening and closing character)
+        return None
+    return literal, names
+
+
+class _Format(NamedTuple):
+    """Canonical JSON cut at its placeholders, as a %-format: the literal bytes with `%` doubled and `%b` at
+    each slot, and the slots' names in order. Formats join as they are (`b",".join` of texts, `+` of names)."""
+
+    text: bytes
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, literal: list[bytes], names: list[str] | tuple[str, ...]) -> _Format:
+        return cls(b"%b".join(literal), tuple(names))
 
 
 class _Template:
@@ -218,22 +235,18 @@ class _Template:
 
     __slots__ = ("head", "head_slots", "slots", "summary", "tail", "tail_slots")
 
-    def __init__(self, parts: list[bytes | str], summary: Summary):
-        at = parts.index("manifest")
-        self.head, self.head_slots = self._format(parts[:at])
-        self.tail, self.tail_slots = self._format(parts[at + 1:])
-        self.slots = frozenset(p for p in parts if isinstance(p, str))
+    def __init__(self, head: _Format, tail: _Format, summary: Summary):
+        self.head, self.head_slots = head.text, self._picker(head.names)
+        self.tail, self.tail_slots = tail.text, self._picker(tail.names)
+        self.slots = frozenset((*head.names, *tail.names))
         self.summary = summary
 
     @staticmethod
-    def _format(parts: list[bytes | str]) -> tuple[bytes, Any]:
-        """The %-format (the literal bytes, `%` doubled, with %b at each slot), and what picks the slots' values
-        in order."""
-        names = [p for p in parts if isinstance(p, str)]
-        text = b"".join(b"%b" if isinstance(p, str) else p for p in parts)
+    def _picker(names: tuple[str, ...]) -> Any:
+        """What picks the slots' values, in order, as a tuple."""
         if len(names) == 1:
-            return text, lambda values, name=names[0]: (values[name],)
-        return text, operator.itemgetter(*names) if names else (lambda values: ())
+            return lambda values, name=names[0]: (values[name],)
+        return operator.itemgetter(*names) if names else (lambda values: ())
 
 
 class AssessmentTemplates:
@@ -264,8 +277,12 @@ class AssessmentTemplates:
         """Outcomes whose assessment cannot be cut at placeholders (a placeholder character in a text)."""
         self.memo: dict[tuple[Any, ...], Any] = {}
         """The stand-ins' findings and tier reasons (rules.classify): bounded by the rules, scenarios and tiers."""
-        self.encoded: dict[int, tuple[Any, list[bytes | str] | None]] = {}
-        """Canonical JSON of each of those, cut at its placeholders, by identity (the object is kept with it)."""
+        self.encoded: dict[int, _Format | None] = {}
+        """Canonical JSON of each of those, cut at its placeholders, by identity (`memo` holds every one for as
+        long as this object lives, so an id is never reused)."""
+        self.stand_ins: dict[str, Declaration] = {}
+        """A declaration of each scenario with placeholders for its own values (only the scenario and the
+        outcome decide a stand-in's assessment: the rest goes into slots)."""
         self.clauses: dict[str, bytes | None] = {}
         """Canonical JSON of each clause entry, by reference (Texts.clauses)."""
         self.filled = self.cut = 0
@@ -304,11 +321,12 @@ class AssessmentTemplates:
                     self.seen.popitem(last=False)
         self.filled += 1
         app = decl.app
+        # a validated declaration's values are text (and a few booleans and integers): no float to look for
         values = {"name": _inner(app["name"]),
-                  "application": canonical_json(application_section(decl, self.kb, self.words)),
-                  "declared_controls": canonical_json(list(app["controls"])),
+                  "application": canonical_json(application_section(decl, self.kb, self.words), floats=False),
+                  "declared_controls": canonical_json(list(app["controls"]), floats=False),
                   "control_titles": canonical_json(control_titles(self.words, out.required_controls,
-                                                                  app["controls"]))}
+                                                                  app["controls"]), floats=False)}
         if len(template.slots) > len(values):
             values.update({s: _inner(app[s]) for s in ("id", "provider") if s in template.slots})
         return (seal_around(template.head % template.head_slots(values),
@@ -320,50 +338,73 @@ class AssessmentTemplates:
         return sealed(a)[1], Summary.of(a)
 
     def _cut(self, decl: Declaration, out: Outcome) -> _Template | None:
-        app = {**decl.app, **{s: _SLOT.format(s) for s in _TEXT_SLOTS}}
-        stand_in = replace(decl, raw={**decl.raw, "application": app})
+        stand_in = self.stand_ins.get(decl.scenario)
+        if stand_in is None:
+            app = {**decl.app, **{s: _SLOT.format(s) for s in _TEXT_SLOTS}}
+            stand_in = self.stand_ins[decl.scenario] = replace(decl, raw={**decl.raw, "application": app})
         a = assess(stand_in, self.kb, self.options, out=out, memo=self.memo)
         self.cut += 1
+        slots = (*_VALUE_SLOTS, *_SPLICED)
         doc = a.to_dict(shallow=True)
-        doc.update({s: _SLOT.format(s) for s in (*_VALUE_SLOTS, *_SPLICED)})
-        parts = _cut_at_slots(canonical_json(doc), (*_VALUE_SLOTS, *_SPLICED))
-        if parts is None or sorted(p for p in parts if p in doc) != sorted((*_VALUE_SLOTS, *_SPLICED)):
+        doc.update({s: _SLOT.format(s) for s in slots})
+        cut = _cut_at_slots(canonical_json(doc), slots)
+        if cut is None or sorted(n for n in cut[1] if n in doc) != sorted(slots):
             return None  # a placeholder character in a text of the rules, or in the declaration
-        spliced: list[bytes | str] = []
-        for part in parts:
-            if part == "findings" or part == "tier_reasons":
-                spliced.append(b"[")
-                for i, item in enumerate(a.findings if part == "findings" else a.tier_reasons):
-                    cut = self._cut_item(item)
-                    if cut is None:
-                        return None
-                    spliced += (b",", *cut) if i else cut
-                spliced.append(b"]")
-            elif part == "clauses":
-                members = [self._clause(ref, entry) for ref, entry in sorted(a.clauses.items())]
-                if None in members:
+        # the doc's literal pieces as a format with the spliced entries' formats put in, cut in two at the
+        # manifest; joined once
+        literal, slot_names = cut
+        pieces: list[bytes] = [literal[0]]
+        names: list[str] = []
+        head = None
+        for name, after in zip(slot_names, literal[1:]):
+            if name == "manifest":
+                head = _Format(b"".join(pieces), tuple(names))
+                pieces, names = [], []
+            elif name in _SPLICED:
+                if not self._splice(name, a, pieces, names):
                     return None
-                spliced.append(b"{%b}" % b",".join(members))
             else:
-                spliced.append(part)
-        return _Template(spliced, Summary.of(a))
+                pieces.append(b"%b")
+                names.append(name)
+            pieces.append(after)
+        tail = _Format(b"".join(pieces), tuple(names))
+        assert head is not None  # the manifest's slot is there (checked above)
+        return _Template(head, tail, Summary.of(a))
 
-    def _cut_item(self, item: Finding | TierReason) -> list[bytes | str] | None:
-        """A memoised finding or tier reason, encoded and cut at its placeholders once (kept by identity)."""
-        got = self.encoded.get(id(item))
-        if got is None or got[0] is not item:
-            got = self.encoded[id(item)] = (item, _cut_at_slots(canonical_json(item.to_dict())))
-        return got[1]
+    def _splice(self, name: str, a: Assessment, pieces: list[bytes], names: list[str]) -> bool:
+        """Add the format of the findings, the tier reasons or the clauses, from parts encoded once; False when
+        one cannot be cut (a placeholder character in a text)."""
+        if name == "clauses":
+            members = list(map(self.clauses.get, a.clauses))
+            if None in members:
+                members = [self._clause(ref, entry) for ref, entry in a.clauses.items()]
+                if None in members:
+                    return False
+            pieces += (b"{", b",".join(members), b"}")
+            return True
+        items = a.findings if name == "findings" else a.tier_reasons
+        formats = [self.encoded.get(id(item)) or self._encode(item) for item in items]
+        if None in formats:
+            return False
+        pieces += (b"[", b",".join([f.text for f in formats]), b"]")
+        names += itertools.chain.from_iterable([f.names for f in formats])
+        return True
 
     def _clause(self, ref: str, entry: dict[str, Any]) -> bytes | None:
-        """`"ref":{...}` of one clause entry (None when a text holds a placeholder character), encoded once."""
-        got = self.clauses.get(ref, False)
-        if got is False:
+        """`"ref":{...}` of one clause entry, `%` doubled (None when a text holds a placeholder character)."""
+        if ref not in self.clauses:
             member = canonical_json({ref: entry})[1:-1]
-            got = self.clauses[ref] = None if _LEAD in member else member.replace(b"%", b"%%")
+            self.clauses[ref] = None if _LEAD in member else member.replace(b"%", b"%%")
+        return self.clauses[ref]
+
+    def _encode(self, item: Finding | TierReason) -> _Format | None:
+        """A memoised finding or tier reason, encoded and cut at its placeholders once (None when a text holds
+        a placeholder character)."""
+        cut = _cut_at_slots(canonical_json(item.to_dict()))
+        got = self.encoded[id(item)] = None if cut is None else _Format.of(*cut)
         return got
 
 
 def _inner(text: str) -> bytes:
     """A string as canonical JSON writes it inside quotes (JSON escapes character by character)."""
-    return canonical_json(text)[1:-1]
+    return canonical_json(text, floats=False)[1:-1]

@@ -120,21 +120,39 @@ def _shortfalls(findings: Iterable[Finding]) -> tuple[Shortfall, ...]:
 
 def _deductions(shortfalls: tuple[Shortfall, ...]) -> list[dict[str, Any]]:
     """The shortfalls grouped by rule id, with repeats discounted; largest first, then by rule id."""
-    groups: dict[str, list[tuple[float, Shortfall]]] = {}
+    groups: dict[str, list[Shortfall]] = {}
     for s in shortfalls:
-        cost = POINTS[s[1]] * CONFIDENCE.get(s[3], 1.0)
-        if cost > 0:
-            groups.setdefault(s[0], []).append((cost, s))
-    out = []
-    for rule_id, items in groups.items():
-        if len(items) > 1:
-            items.sort(key=lambda item: -item[0])  # stable: equal costs keep the findings' order
-        points = sum(cost * REPEAT_FACTOR ** i for i, (cost, _) in enumerate(items))
-        _, severity, category, confidence, title = items[0][1]
-        out.append({"rule_id": rule_id, "title": title, "severity": severity, "category": category,
-                    "confidence": confidence, "occurrences": len(items), "points": round(points, 2)})
-    out.sort(key=lambda d: (-d["points"], d["rule_id"]))
+        if _cost(s) > 0:
+            groups.setdefault(s[0], []).append(s)
+    out = [_deduction(items[0]) if len(items) == 1 else _repeated(items) for items in groups.values()]
+    out.sort(key=_deduction_order)
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _cost(s: Shortfall) -> float:
+    return POINTS[s[1]] * CONFIDENCE.get(s[3], 1.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _deduction(s: Shortfall) -> dict[str, Any]:
+    """The entry of a rule id seen once (most are): one per shortfall, shared and only read."""
+    return _repeated([s])
+
+
+def _repeated(items: list[Shortfall]) -> dict[str, Any]:
+    """The entry of one rule id: its occurrences, largest first, count 1, 1/2, 1/4 ... of their points."""
+    costs = [(_cost(s), s) for s in items]
+    if len(costs) > 1:
+        costs.sort(key=lambda item: -item[0])  # stable: equal costs keep the findings' order
+    points = sum(cost * REPEAT_FACTOR ** i for i, (cost, _) in enumerate(costs))
+    rule_id, severity, category, confidence, title = costs[0][1]
+    return {"rule_id": rule_id, "title": title, "severity": severity, "category": category,
+            "confidence": confidence, "occurrences": len(costs), "points": round(points, 2)}
+
+
+def _deduction_order(d: dict[str, Any]) -> tuple[float, str]:
+    return -d["points"], d["rule_id"]
 
 
 def grade(tier: str, findings: Iterable[Finding], probes: Mapping[str, Any] | None = None) -> Grade:

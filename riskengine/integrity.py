@@ -47,6 +47,8 @@ def _float_spelling_may_differ(out: bytes) -> bool:
     """
     if b"0.0000" in out:
         return True
+    if b"e-" not in out:  # most output: no regex to start
+        return False
     for match in _NEGATIVE_EXPONENT.finditer(out):  # a regex finds the pair faster than bytes.find does
         if 0x30 <= out[match.start() - 1] <= 0x39:
             return True
@@ -81,15 +83,19 @@ _OPTIONS = 0 if _orjson is None else (_orjson.OPT_SORT_KEYS | _orjson.OPT_PASSTH
                                       | _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
-def canonical_json(value: Any) -> bytes:
-    """The canonical JSON of a value, UTF-8: sorted keys, no whitespace, non-ASCII characters as they are."""
+def canonical_json(value: Any, floats: bool = True) -> bytes:
+    """The canonical JSON of a value, UTF-8: sorted keys, no whitespace, non-ASCII characters as they are.
+
+    `floats=False`: the caller knows the value holds no float (a manifest, validated text), so orjson's output
+    is not searched for one (that search costs more than encoding a small value).
+    """
     if _orjson is not None:
         try:
             out = _orjson.dumps(value, default=_refuse, option=_OPTIONS)
         except TypeError:  # orjson.JSONEncodeError included
             pass
         else:
-            if not _float_spelling_may_differ(out):
+            if not floats or not _float_spelling_may_differ(out):
                 return out
     return _stdlib(value).encode("utf-8")
 
@@ -122,10 +128,14 @@ def seal(assessment: dict[str, Any]) -> bytes:
 
 def seal_around(head: bytes, manifest: dict[str, Any], tail: bytes) -> bytes:
     """`seal` for an assessment already encoded around its manifest (see `_around`): puts the content hash
-    into `manifest` and returns the canonical JSON of the sealed assessment."""
-    hashed = canonical_json({k: v for k, v in manifest.items() if k not in UNHASHED})
-    manifest["content_sha256"] = "sha256:" + hashlib.sha256(b"".join((head, hashed, tail))).hexdigest()
-    return b"".join((head, canonical_json(manifest), tail))
+    into `manifest` and returns the canonical JSON of the sealed assessment. A manifest holds only text
+    (`assess.manifest`: versions, names and hashes)."""
+    hashed = canonical_json({k: v for k, v in manifest.items() if k not in UNHASHED}, floats=False)
+    digest = hashlib.sha256(head)
+    digest.update(hashed)
+    digest.update(tail)
+    manifest["content_sha256"] = "sha256:" + digest.hexdigest()
+    return b"".join((head, canonical_json(manifest, floats=False), tail))
 
 
 def check(assessment: Any) -> tuple[str | None, str | None]:
