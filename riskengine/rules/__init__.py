@@ -239,7 +239,7 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = Non
     """Both rulesets on one declaration, and the findings and tier reasons written in `lang`.
 
     `out`: the declaration's outcome, when already known. `memo`: findings and tier reasons kept across calls,
-    keyed by everything they are written from; worth it only for declarations whose name, id and provider
+    by everything they are written from (the values they name, the rule or control); worth it only for declarations whose name, id and provider
     are the same placeholders (assess.AssessmentTemplates), and then bounded by the rules (the objects are
     shared: they must only be read).
     """
@@ -247,34 +247,33 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = Non
     words = texts(kb, lang)
     tier = out.tier
     values = _values(decl, tier)
-    once = _once(memo, tuple(values.values()))
-    findings = [once(r.id, lambda r=r: finding_for(r, words.rules[r.id], values))
+    book = None if memo is None else memo.setdefault(tuple(values.values()), {})
+    rules = words.rules
+    findings = [_kept(book, r.id, finding_for, r, rules[r.id], values)
                 for r in (*out.fired, *out.later) if not r.requirement]
-    findings.extend(once(("gap", control), lambda control=control: gap_finding(
-        words.gaps[out.scenario, tier, control], words.gap_message, values["name"]))
-        for control in out.missing_controls)
-    reasons = tuple(once(("reason", r.id), lambda r=r: TierReason(
-        rule_id=r.id, stage=r.stage or "", framework=r.framework, tier=r.tier or tier,
-        message=words.rules[r.id].message(values), clauses=r.clauses, stage_title=words.stage_titles.get(r.stage, "")))
-        for r in out.setters)
+    findings += [_kept(book, ("gap", control), gap_finding, words.gaps[out.scenario, tier, control],
+                       words.gap_message, values["name"]) for control in out.missing_controls]
+    reasons = tuple(_kept(book, ("reason", r.id), _tier_reason, r, words, values) for r in out.setters)
     return Classification(tier=tier, in_scope=out.in_scope, tier_reasons=reasons,
                           fired=tuple(sorted({r.id for r in (*out.fired, *out.later)})),
                           required_controls=out.required_controls, missing_controls=out.missing_controls,
                           findings=tuple(findings))
 
 
-def _once(memo: dict[tuple[Any, ...], Any] | None, values: tuple[str, ...]) -> Callable[[Any, Callable[[], Any]], Any]:
-    """`once(key, make)`: make(), or what it made before for the same key and values (with a memo)."""
-    if memo is None:
-        return lambda key, make: make()
+def _kept(book: dict[Any, Any] | None, key: Any, make: Callable[..., Any], *args: Any) -> Any:
+    """make(*args), or what it made before for `key` (with a memo's book for these values)."""
+    if book is None:
+        return make(*args)
+    got = book.get(key)
+    if got is None:
+        got = book[key] = make(*args)
+    return got
 
-    def once(key: Any, make: Callable[[], Any]) -> Any:
-        got = memo.get((key, values))
-        if got is None:
-            got = memo[key, values] = make()
-        return got
 
-    return once
+def _tier_reason(rule: Rule, words: Texts, values: dict[str, str]) -> TierReason:
+    return TierReason(rule_id=rule.id, stage=rule.stage or "", framework=rule.framework,
+                      tier=rule.tier or values["tier"], message=words.rules[rule.id].message(values),
+                      clauses=rule.clauses, stage_title=words.stage_titles.get(rule.stage, ""))
 
 
 def sorted_findings(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
