@@ -21,7 +21,7 @@ from riskengine.grading import grade as grade_findings
 from riskengine.grading import probe_error_finding
 from riskengine.integrity import canonical_json, seal, seal_around
 from riskengine.model import Assessment, Declaration, Finding, ProbeResult, TierReason
-from riskengine.rules import Knowledge, Outcome, Texts, classify, sorted_findings, texts
+from riskengine.rules import DurableHits, Knowledge, Outcome, Texts, classify, outcome, sorted_findings, texts
 
 
 @dataclass(frozen=True)
@@ -290,8 +290,6 @@ class AssessmentTemplates:
 
     def sealed(self, decl: Declaration, hits: Any = None) -> tuple[bytes, Summary]:
         """The canonical JSON of the sealed assessment, and the numbers for the results row."""
-        from riskengine.rules import DurableHits, outcome
-
         if not self.words.plain_placeholders or (
                 self.options.run_probes and (decl.model is not None or decl.data is not None)):
             return self._full(decl, hits)

@@ -44,6 +44,7 @@ first: the reasons that cost the most points lead.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,8 +115,10 @@ Shortfall = tuple[str, str, str, str, str]
 
 
 def _shortfalls(findings: Iterable[Finding]) -> tuple[Shortfall, ...]:
-    return tuple((f.rule_id, f.severity, f.category, f.confidence, f.title)
-                 for f in findings if f.category in SHORTFALLS)
+    return tuple([_SHORTFALL(f) for f in findings if f.category in SHORTFALLS])
+
+
+_SHORTFALL = operator.attrgetter("rule_id", "severity", "category", "confidence", "title")
 
 
 def _deductions(shortfalls: tuple[Shortfall, ...]) -> list[dict[str, Any]]:
