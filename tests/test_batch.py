@@ -94,11 +94,11 @@ def test_columnwise_rules_equal_durable_rules_on_generated_declarations(kb):
     fired = {"classification": 0, "obligation": 0}
     for i, fact in enumerate(facts):
         first = kb.classification.evaluate(fact)
-        assert chunk[i].classification() == first, i
+        assert chunk[i].classification() == tuple(sorted(first)), i  # sorted, looked up by the row's bits
         fired["classification"] += bool(first)
         for tier in vocab.TIERS:
             second = kb.obligations.evaluate(dict(fact, tier=tier))
-            assert chunk[i].obligations(tier) == second, (i, tier)
+            assert chunk[i].obligations(tier) == tuple(sorted(second)), (i, tier)
             fired["obligation"] += bool(second)
     assert all(fired.values())
     tiers = {assess(parse_declaration({"schema": "riskengine/v1", "application": r["application"]}, source="x",

@@ -60,6 +60,8 @@ class ColumnRules:
         self.ids = list(rules)
         self._ids = np.array(self.ids, dtype=object)
         self._nodes = [rules[r] for r in self.ids]
+        self._seen: dict[bytes, tuple[str, ...]] = {}
+        """Rows as bits -> the ids of the rules that hold (`hits`)."""
         self.keys: dict[str, str] = {}
         """fact key -> kind (enum, int or bool) of every key the conditions read."""
         self.codes: dict[str, dict[Any, int]] = {}
@@ -138,9 +140,18 @@ class ColumnRules:
             return column <= value
         raise ValueError(f"unknown operator {op}")
 
-    def hits(self, matrix: Any, index: int) -> set[str]:
-        """The ids of the rules that hold for fact `index` of an evaluated matrix."""
-        return set(self._ids[matrix[index]].tolist())
+    def hits(self, matrix: Any, index: int, packed: Any = None) -> tuple[str, ...]:
+        """The ids of the rules that hold for fact `index` of an evaluated matrix, sorted. `packed`: the matrix's
+        rows as bits (np.packbits), so that the ids of a row seen before are looked up, not gathered again."""
+        if packed is None:
+            return tuple(sorted(self._ids[matrix[index]].tolist()))
+        row = packed[index].tobytes()
+        got = self._seen.get(row)
+        if got is None:
+            if len(self._seen) >= 65_536:  # bounded: rows repeat, but an input may hold any number of kinds
+                self._seen.clear()
+            got = self._seen[row] = tuple(sorted(self._ids[matrix[index]].tolist()))
+        return got
 
 
 class RecordHits:
@@ -151,13 +162,13 @@ class RecordHits:
     def __init__(self, chunk: ChunkHits, index: int):
         self._chunk, self._index = chunk, index
 
-    def classification(self) -> set[str]:
+    def classification(self) -> tuple[str, ...]:
         chunk = self._chunk
-        return chunk.evaluator.classification.hits(chunk.first, self._index)
+        return chunk.evaluator.classification.hits(chunk.first, self._index, chunk.packed("first"))
 
-    def obligations(self, tier: str) -> set[str]:
+    def obligations(self, tier: str) -> tuple[str, ...]:
         chunk = self._chunk
-        return chunk.evaluator.obligations.hits(chunk.second[tier], self._index)
+        return chunk.evaluator.obligations.hits(chunk.second[tier], self._index, chunk.packed(tier))
 
 
 class ChunkHits:
@@ -165,6 +176,16 @@ class ChunkHits:
 
     def __init__(self, evaluator: ColumnEvaluator, first: Any, second: dict[str, Any]):
         self.evaluator, self.first, self.second = evaluator, first, second
+        self._packed: dict[str, Any] = {}
+
+    def packed(self, matrix: str) -> Any:
+        """The rows of the classification matrix ("first") or of a tier's obligations matrix, as bits."""
+        got = self._packed.get(matrix)
+        if got is None:
+            import numpy as np
+
+            got = self._packed[matrix] = np.packbits(self.first if matrix == "first" else self.second[matrix], axis=1)
+        return got
 
     def __len__(self) -> int:
         return len(self.first)
