@@ -230,7 +230,7 @@ def stages(path: Path, sample: int = 20_000, chunk: int = 1000) -> dict[str, flo
         hits = timed("rules, column-wise (75 rules, both phases)", lambda: columns.evaluate(facts), n)
         timed("assess + seal, each record in full (what `riskengine assess` does)",
               lambda: [sealed(assess(d, kb, options, hits[i])) for i, d in enumerate(decls)], n)
-        timed("assess + seal, one in full per rules outcome (AssessmentTemplates)",
+        timed("assess + seal, into templates (AssessmentTemplates)",
               lambda: [templates.sealed(d, hits[i]) for i, d in enumerate(decls)], n)
 
     one_chunk(lines[:chunk])  # warm up (the compiled schema check, the texts of the rules ...), untimed
@@ -250,9 +250,10 @@ def stages(path: Path, sample: int = 20_000, chunk: int = 1000) -> dict[str, flo
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
-    assessed = counts["assess + seal, one in full per rules outcome (AssessmentTemplates)"]
+    assessed = counts["assess + seal, into templates (AssessmentTemplates)"]
     print(f"  {templates.filled / assessed:.0%} of the {assessed:,} declarations of the sample were filled into a "
-          f"template, {len(templates.templates):,} outcomes kept", file=sys.stderr)
+          f"template; {templates.cut / assessed:.0%} cut one (an outcome not kept), {len(templates.templates):,} "
+          "outcomes kept", file=sys.stderr)
     return {label: seconds[label] / counts[label] * 1e6 for label in seconds}
 
 
