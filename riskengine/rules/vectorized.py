@@ -86,11 +86,13 @@ class ColumnRules:
         """The columns the conditions read, from facts built by `build_fact` (enums as vocabulary codes)."""
         return fact_columns(facts, self.keys, self.codes)
 
-    def evaluate(self, columns: dict[str, Any], n: int, tier: str | None = None) -> Any:
-        """An (n, rules) boolean matrix: entry [i, j] says whether rule j holds for fact i."""
+    def evaluate(self, columns: dict[str, Any], n: int, tier: str | None = None,
+                 memo: dict[tuple[Any, ...], Any] | None = None) -> Any:
+        """An (n, rules) boolean matrix: entry [i, j] says whether rule j holds for fact i. `memo`: the columns
+        of leaf comparisons already made on these columns (shared by the evaluations for each tier)."""
         import numpy as np
 
-        memo: dict[tuple[str, str, Any], Any] = {}
+        memo = {} if memo is None else memo
         matrix = np.zeros((n, len(self._nodes)), dtype=bool)
         for j, node in enumerate(self._nodes):
             matrix[:, j] = self._eval(node, columns, n, tier, memo)
@@ -102,7 +104,7 @@ class ColumnRules:
         kind = node[0]
         if kind == "cmp":
             _, key, op, value, _field = node
-            memo_key = (key, op, value)
+            memo_key = (key, op, value, tier if key == _TIER_KEY else None)
             if memo_key not in memo:
                 memo[memo_key] = self._leaf(key, op, value, columns, n, tier)
             return memo[memo_key]
@@ -211,7 +213,8 @@ class ColumnEvaluator:
         keys = {**self.classification.keys, **self.obligations.keys}
         columns = fact_columns(facts, keys, {**self.classification.codes, **self.obligations.codes})
         first = self.classification.evaluate(columns, n)
-        second = {tier: self.obligations.evaluate(columns, n, tier) for tier in vocab.TIERS}
+        memo: dict[tuple[Any, ...], Any] = {}
+        second = {tier: self.obligations.evaluate(columns, n, tier, memo) for tier in vocab.TIERS}
         return ChunkHits(self, first, second)
 
 
