@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,13 @@ def _fill_defaults(doc: Any, schema: dict[str, Any]) -> Any:
     return doc if fill is None else fill(doc)
 
 
+@lru_cache(maxsize=1)
+def _accept_declaration() -> Callable[[Any], Any]:
+    """The declaration schema's generated check, which fills the defaults too (schemacheck.compile_accept); kept
+    here, as the schema itself is, so that a record does not pay for looking it up."""
+    return per_schema(declaration_schema(), filling_accept)
+
+
 def _resolve(path: str, base_dir: str | None) -> str:
     expanded = os.path.expanduser(path)
     if os.path.isabs(expanded) or base_dir is None:
@@ -34,9 +43,9 @@ def _resolve(path: str, base_dir: str | None) -> str:
 
 def parse_declaration(doc: Any, *, source: str, sha256: str, base_dir: str | None = None) -> Declaration:
     """Validate a parsed document and build the Declaration; raises DeclarationErrors listing every problem."""
-    schema = declaration_schema()
-    raw = per_schema(schema, filling_accept)(doc)  # the generated check of schemacheck.compile_accept
+    raw = _accept_declaration()(doc)
     if raw is REFUSED:  # invalid, or beyond what the generated check vouches for: jsonschema decides
+        schema = declaration_schema()
         errors = validation_errors(doc, schema, source)
         if errors:
             raise DeclarationErrors(errors)

@@ -617,10 +617,9 @@ def _emit_array(src: _Source, schema: dict[str, Any], x: str) -> None:
     items = schema.get("items", True)
     unique = bool(schema.get("uniqueItems"))
     texts = _texts_only(items)
-    if texts is not None:  # a list of vocabulary words: one set, compared with the vocabulary
-        distinct = src.name("s")
-        src.add(f"{distinct} = set({x})")  # TypeError (a mapping or a list among the items): refused
-        src.refuse_if([f"not {distinct} <= {src.const(texts)}", *([f"len({distinct}) != len({x})"] if unique else [])])
+    if texts is not None:  # a list of vocabulary words: looked up in the vocabulary at once, a set only to count
+        src.refuse_if([f"not {src.const(texts)}.issuperset({x})",  # TypeError (a mapping among the items): refused
+                       *([f"(len({x}) > 1 and len(set({x})) != len({x}))"] if unique else [])])
         return
     if items is not True and items != {}:
         item = src.name("i")

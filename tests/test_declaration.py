@@ -16,7 +16,7 @@ from riskengine.declaration import check_files, load_declaration, parse_declarat
 from riskengine.errors import DeclarationError, DeclarationErrors
 from riskengine.safeload import parse_text
 from riskengine.schema import _draft_2020_12, _validator, declaration_schema
-from riskengine.schemacheck import REFUSED, fast_verdict, filling_accept, per_schema, surely_valid
+from riskengine.schemacheck import REFUSED, fast_verdict, surely_valid
 from tests.conftest import EXAMPLES, GENERATE, minimal_declaration
 
 
@@ -453,10 +453,19 @@ def reference_declaration(monkeypatch):
     """parse_declaration as it is without generated code: jsonschema judges every document, in full, and the
     defaults are filled by schemacheck.default_filler."""
     def outcome(doc):
+        calls = []
+
+        def validation_errors(*args):
+            calls.append(args)
+            return schema_module.validation_errors(*args)
+
         with monkeypatch.context() as patch:
-            patch.setattr(declaration_module, "filling_accept", lambda schema: lambda doc: REFUSED)
+            patch.setattr(declaration_module, "_accept_declaration", lambda: lambda doc: REFUSED)
+            patch.setattr(declaration_module, "validation_errors", validation_errors)
             patch.setattr(schema_module, "surely_valid", lambda schema, doc: False)
-            return _outcome_of_declaration(doc)
+            got = _outcome_of_declaration(doc)
+        assert len(calls) == 1  # the reference path was taken
+        return got
 
     return outcome
 
@@ -528,7 +537,7 @@ def test_generated_check_gives_the_reference_declaration(reference_declaration):
     rng = random.Random(21)
     docs = list(GENERATE(300, seed=12)) + [minimal_declaration()] + _hostile_declarations()
     docs += [_mutated(d, rng) for d in docs[:300] for _ in range(2)]
-    accept = per_schema(declaration_schema(), filling_accept)
+    accept = declaration_module._accept_declaration()
     accepted = refused_invalid = 0
     for doc in docs:
         before = repr(doc)
