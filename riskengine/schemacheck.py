@@ -17,8 +17,10 @@ jsonschema's on generated valid and mutated declarations.
 
 `compile_accept(schema)` goes further for the valid case of a batch: Python
 source generated from the schema, one inline `if` per value, that returns the
-document (with `defaults`, the copy `default_filler` makes) or REFUSED when it
-is not sure; the closures and jsonschema then decide, and name the errors.
+document (with `defaults`, the copy `default_filler` makes, in the same pass)
+or REFUSED when it is not sure; jsonschema then decides, and names the errors.
+tests/test_schemacheck.py holds it to jsonschema and default_filler keyword by
+keyword, tests/test_declaration.py to the whole slow path on declarations.
 """
 
 from __future__ import annotations
@@ -372,6 +374,8 @@ def default_filler(schema: dict[str, Any]) -> Callable[[dict[str, Any]], dict[st
 
 
 class _Refused:
+    """The type of REFUSED, for a readable repr."""
+
     def __repr__(self) -> str:
         return "REFUSED"
 
@@ -477,7 +481,7 @@ def _emit(src: _Source, schema: Any, x: str, known: str | None, fill: bool) -> s
             ok = [f"{x} in {src.const(texts)}" if known == "string" else f"(type({x}) is str and {x} in "
                   f"{src.const(texts)})"] if texts else []
             ok += [f"{x} is None"] if any(v is None for v in values) else []
-            refuse.append(f"not ({' or '.join(ok)})" if ok else "True")  # other values: jsonschema's equality decides
+            refuse.append(f"not ({' or '.join(ok)})" if ok else "True")  # numbers and such: jsonschema's equality
     for kind, words in (("string", ("minLength", "maxLength", "pattern")), ("number", _BOUNDS),
                         ("object", ("properties", "patternProperties", "additionalProperties", "required")),
                         ("array", ("items", "uniqueItems"))):
@@ -660,20 +664,17 @@ def _refuse_all(doc: Any) -> Any:
     return REFUSED
 
 
-def plain_accept(schema: Any) -> Callable[[Any], Any]:
+def plain_accept(schema: Any, *, defaults: bool = False) -> Callable[[Any], Any]:
     """compile_accept(schema), or a function that refuses every document when the schema is Unsupported."""
     try:
-        return compile_accept(schema)
+        return compile_accept(schema, defaults=defaults)
     except Unsupported:
         return _refuse_all
 
 
 def filling_accept(schema: Any) -> Callable[[Any], Any]:
-    """compile_accept(schema, defaults=True), or a function that refuses every document."""
-    try:
-        return compile_accept(schema, defaults=True)
-    except Unsupported:
-        return _refuse_all
+    """plain_accept with the defaults filled in (a `make` of its own for per_schema)."""
+    return plain_accept(schema, defaults=True)
 
 
 def surely_valid(schema: dict[str, Any], doc: Any) -> bool:
