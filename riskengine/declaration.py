@@ -6,6 +6,7 @@ import copy
 import hashlib
 import os
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,61 +14,24 @@ from riskengine.errors import DeclarationError, DeclarationErrors
 from riskengine.model import Declaration, DeclaredData, DeclaredModel
 from riskengine.safeload import load_document
 from riskengine.schema import declaration_schema, validation_errors
-from riskengine.schemacheck import per_schema
+from riskengine.schemacheck import REFUSED, default_filler, filling_accept, per_schema
 
 
 def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _copier(default: Any) -> Callable[[], Any] | None:
-    """How to give each declaration its own copy of a default: none for a scalar, `.copy` for a flat list or mapping."""
-    scalar = (str, int, float, bool, type(None))
-    if isinstance(default, scalar):
-        return None
-    if isinstance(default, (list, dict)) and all(
-            isinstance(v, scalar) for v in (default.values() if isinstance(default, dict) else default)):
-        return default.copy
-    return lambda: copy.deepcopy(default)
-
-
-def _filler(schema: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
-    """`_fill_defaults` for one schema, with the walk of the schema done once; None when it has no default.
-
-    Only the mappings whose schema has a default somewhere below are copied; the others are shared with
-    the document, as lists always were.
-    """
-    if schema.get("type") != "object":
-        return None
-    defaults, inner = [], []
-    for name, sub in schema.get("properties", {}).items():
-        if "default" in sub:
-            defaults.append((name, sub["default"], _copier(sub["default"])))
-        fill_sub = _filler(sub)
-        if fill_sub is not None:
-            inner.append((name, fill_sub))
-    if not defaults and not inner:
-        return None
-
-    def fill(doc: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(doc, dict):
-            return doc
-        out = dict(doc)
-        for name, default, copier in defaults:  # in schema order, as they were always appended
-            if name not in out:
-                out[name] = default if copier is None else copier()
-        for name, fill_sub in inner:
-            if name in out:
-                out[name] = fill_sub(out[name])
-        return out
-
-    return fill
-
-
 def _fill_defaults(doc: Any, schema: dict[str, Any]) -> Any:
     """Copy `doc` with every missing property that has a schema default filled in, recursively."""
-    fill = per_schema(schema, _filler)
+    fill = per_schema(schema, default_filler)
     return doc if fill is None else fill(doc)
+
+
+@lru_cache(maxsize=1)
+def _accept_declaration() -> Callable[[Any], Any]:
+    """The declaration schema's generated check, which fills the defaults too (schemacheck.compile_accept); kept
+    here, as the schema itself is, so that a record does not pay for looking it up."""
+    return per_schema(declaration_schema(), filling_accept)
 
 
 def _resolve(path: str, base_dir: str | None) -> str:
@@ -79,11 +43,13 @@ def _resolve(path: str, base_dir: str | None) -> str:
 
 def parse_declaration(doc: Any, *, source: str, sha256: str, base_dir: str | None = None) -> Declaration:
     """Validate a parsed document and build the Declaration; raises DeclarationErrors listing every problem."""
-    schema = declaration_schema()
-    errors = validation_errors(doc, schema, source)
-    if errors:
-        raise DeclarationErrors(errors)
-    raw = _fill_defaults(doc, schema)
+    raw = _accept_declaration()(doc)
+    if raw is REFUSED:  # invalid, or beyond what the generated check vouches for: jsonschema decides
+        schema = declaration_schema()
+        errors = validation_errors(doc, schema, source)
+        if errors:
+            raise DeclarationErrors(errors)
+        raw = _fill_defaults(doc, schema)
     model = data = None
     if "model" in raw:
         m = raw["model"]

@@ -150,25 +150,33 @@ def _plain_keys(obj: Any, room: int) -> int:
     """How many keys the mappings in `obj` hold; -1 when it holds a float or nests deeper than `room` levels.
 
     The depth counts as `_check_depth` does: the document itself is level 1 and a value sits one level
-    below the mapping or list holding it.
+    below the mapping or list holding it. `obj` comes from orjson, so its texts are plain `str`: a list
+    that `"".join` takes holds texts only, and is judged without a call per item.
     """
     kind = type(obj)
-    if room <= 0 or kind is float:
-        return -1
     if kind is dict:
         count, values = len(obj), obj.values()
     elif kind is list:
         count, values = 0, obj
     else:
-        return 0
-    if values and room == 1:
-        return -1
+        return 0 if room > 0 and kind is not float else -1
+    if room <= 1:
+        return count if room == 1 and not values else -1
+    room -= 1  # the level of the values
     for value in values:
-        if type(value) not in _LEAVES:  # a mapping, a list or a float
-            inner = _plain_keys(value, room - 1)
-            if inner < 0:
-                return -1
-            count += inner
+        kind = type(value)
+        if kind in _LEAVES:
+            continue
+        if kind is list and room > 1:  # its items are at a level that may hold values
+            try:
+                "".join(value)
+                continue
+            except TypeError:  # not only texts: item by item
+                pass
+        inner = _plain_keys(value, room)
+        if inner < 0:
+            return -1
+        count += inner
     return count
 
 

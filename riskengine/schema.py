@@ -15,7 +15,7 @@ from typing import Any
 
 from riskengine import vocab
 from riskengine.errors import DeclarationError, did_you_mean
-from riskengine.schemacheck import fast_verdict, per_schema
+from riskengine.schemacheck import per_schema, surely_valid
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -365,6 +365,16 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
 
 
+def _hint(word: Any, choices: tuple[Any, ...]) -> str | None:
+    """did_you_mean, remembered for short words: a batch repeats its misspellings, and difflib takes ~50 µs."""
+    return _short_hint(word, choices) if isinstance(word, str) and len(word) <= 64 else did_you_mean(word, choices)
+
+
+@lru_cache(maxsize=1024)
+def _short_hint(word: str, choices: tuple[Any, ...]) -> str | None:
+    return did_you_mean(word, choices)
+
+
 def _messages(error: Any) -> list[tuple[str, str, str | None]]:
     """(field path, message, hint) for one jsonschema error."""
     where = _path(error.absolute_path)
@@ -376,11 +386,11 @@ def _messages(error: Any) -> list[tuple[str, str, str | None]]:
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
         extra = [k for k in error.instance if k not in schema.get("properties", {}) and not k.startswith("x-")]
-        return [(_join(where, key), "is not a known field", did_you_mean(key, known)
+        return [(_join(where, key), "is not a known field", _hint(key, tuple(known))
                  or f"known fields: {', '.join(known)}") for key in extra]
     if kind == "enum":
         allowed = [v for v in error.validator_value if v is not None]
-        hint = did_you_mean(error.instance, allowed) if isinstance(error.instance, str) else None
+        hint = _hint(error.instance, tuple(allowed)) if isinstance(error.instance, str) else None
         if len(allowed) <= 14:
             listed = "one of " + ", ".join(str(v) for v in allowed)
         else:
@@ -406,7 +416,7 @@ def validation_errors(doc: Any, schema: dict[str, Any], source: str) -> list[Dec
     if not isinstance(doc, dict):
         return [DeclarationError(f"the document must be a mapping of fields, got {type(doc).__name__}",
                                  source=source)]
-    if fast_verdict(schema, doc) is True:  # the same schema compiled to Python checks (riskengine/schemacheck.py)
+    if surely_valid(schema, doc):  # the same schema compiled to Python (riskengine/schemacheck.py)
         return []
     validator = per_schema(schema, _draft_2020_12)
     out: dict[tuple[str, str], DeclarationError] = {}
@@ -438,7 +448,7 @@ def _skipping_valid_properties(cls: Any) -> Any:
     def properties(validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Any:
         if isinstance(instance, dict):
             properties = {name: sub for name, sub in properties.items()
-                          if name in instance and fast_verdict(sub, instance[name]) is not True}
+                          if name in instance and not surely_valid(sub, instance[name])}
         yield from descend_into(validator, properties, instance, schema)
 
     return validators.extend(cls, {"properties": properties})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 
@@ -189,6 +190,12 @@ def test_build_fact_equals_the_reference():
         if rng.random() < 0.5:
             doc["model"] = {"format": rng.choice(["onnx", "skops"]), "path": "m"}
         raws.append(parse_declaration(doc, source="g", sha256="sha256:" + "0" * 64).raw)
+    for i, model in enumerate([None, {}, {"path": "m"}, {"format": "predictions"}]):  # facts of raw documents too
+        raw = copy.deepcopy(raws[i])
+        raw["model"] = model
+        raw["application"]["practices"] = ["not_a_practice", "profiling", "always"]
+        raw["application"]["controls"] = ["logging", "logging", "scenario"]
+        raws.append(raw)
     for i, raw in enumerate(raws):
         tier = vocab.TIERS[i % len(vocab.TIERS)] if i % 2 else None
         fact = cond.build_fact(raw, tier)

@@ -9,12 +9,14 @@ import random
 import pytest
 import yaml
 
+from riskengine import declaration as declaration_module
 from riskengine import safeload
+from riskengine import schema as schema_module
 from riskengine.declaration import check_files, load_declaration, parse_declaration
 from riskengine.errors import DeclarationError, DeclarationErrors
 from riskengine.safeload import parse_text
 from riskengine.schema import _draft_2020_12, _validator, declaration_schema
-from riskengine.schemacheck import fast_verdict
+from riskengine.schemacheck import REFUSED, fast_verdict, surely_valid
 from tests.conftest import EXAMPLES, GENERATE, minimal_declaration
 
 
@@ -247,6 +249,12 @@ HOSTILE_JSON = [
     "[" * 15 + "1" + "]" * 15, "[" * 16 + "1" + "]" * 16, "[" * 16 + "]" * 16, "[" * 17 + "]" * 17,
     '{"a": ' * 15 + "1" + "}" * 15, '{"a": ' * 16 + "1" + "}" * 16, '{"a": ' * 16 + "{}" + "}" * 16,
     "[" * 40 + "]" * 40, "[" * 2000 + "]" * 2000, "[" * 100000,
+    # lists of texts (judged at once) at the depth limit, and lists that mix texts with other values
+    '{"a": ' * 14 + '["x", "y"]' + "}" * 14, '{"a": ' * 15 + '["x", "y"]' + "}" * 15, '{"a": ' * 15 + "[]" + "}" * 15,
+    "[" * 15 + '"x", "y"' + "]" * 15, "[" * 16 + '"x"' + "]" * 16, '["a", 1.5]', '["a", 1e400]',
+    '["a", 10000000000000000000000]', '["a", {"b": 1, "b": 2}]', '["a", ["b", "b"]]', '["a", null, true, 3]',
+    '{"a": ["x"], "a": ["x"]}',
+    '[["a", "b"], ["c", 2.0]]', '{"l": ["x:y", "z"], "l": []}',
     # numbers the standard parser reads differently from orjson, or refuses
     '{"a": NaN}', "[Infinity]", "[-Infinity]", '{"a": 1e400}', "[-1e400]",
     "[12345678901234567890123]", "[9223372036854775807, 9223372036854775808, 18446744073709551615]",
@@ -357,6 +365,8 @@ def test_compiled_check_and_pruned_jsonschema_agree_with_jsonschema():
         verdict = fast_verdict(schema, doc)
         verdicts[verdict] += 1
         assert verdict is None or verdict == plain.is_valid(doc), json.dumps(doc)
+        # the generated check vouches only for what jsonschema finds valid, and for all the closures find valid
+        assert surely_valid(schema, doc) == (verdict is True), json.dumps(doc)
         expected = [(list(e.absolute_path), e.validator, e.message) for e in plain.iter_errors(doc)]
         assert [(list(e.absolute_path), e.validator, e.message) for e in pruned.iter_errors(doc)] == expected
     assert verdicts[True] > 150 and verdicts[False] > 500
@@ -413,3 +423,139 @@ def test_each_declaration_gets_its_own_defaults():
     assert second["application"]["controls"] == [] and second["application"]["deployer"]["sector"] == "private"
     defaults = declaration_schema()["properties"]["application"]["properties"]
     assert defaults["controls"]["default"] == [] and defaults["deployer"]["default"]["sector"] == "private"
+
+
+def _outcome_of_declaration(doc):
+    """Everything parse_declaration makes of a document: the Declaration (repr tells 1 from True and keeps key
+    order), which of its mappings and lists are the document's own objects, or each error with its type."""
+    try:
+        decl = parse_declaration(doc, source="t.json", sha256=SHA0, base_dir="/base")
+    except DeclarationError as exc:
+        errors = exc.errors if isinstance(exc, DeclarationErrors) else [exc]
+        return type(exc).__name__, [(type(e).__name__, e.source, e.field, e.message, e.hint) for e in errors]
+    except Exception as exc:  # noqa: BLE001 - jsonschema's own TypeError on a key that is not a text, say
+        return type(exc).__name__, str(exc)
+    return repr(decl), _shared(decl.raw, doc)
+
+
+def _shared(raw, doc, path=()):
+    """The paths at which `raw` holds the very mapping or list that `doc` holds."""
+    out = [path] if raw is doc and isinstance(raw, (dict, list)) else []
+    if isinstance(raw, dict) and isinstance(doc, dict):
+        for key, value in raw.items():
+            if key in doc:
+                out += _shared(value, doc[key], (*path, key))
+    return out
+
+
+@pytest.fixture()
+def reference_declaration(monkeypatch):
+    """parse_declaration as it is without generated code: jsonschema judges every document, in full, and the
+    defaults are filled by schemacheck.default_filler."""
+    def outcome(doc):
+        calls = []
+
+        def validation_errors(*args):
+            calls.append(args)
+            return schema_module.validation_errors(*args)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(declaration_module, "_accept_declaration", lambda: lambda doc: REFUSED)
+            patch.setattr(declaration_module, "validation_errors", validation_errors)
+            patch.setattr(schema_module, "surely_valid", lambda schema, doc: False)
+            got = _outcome_of_declaration(doc)
+        assert len(calls) == 1  # the reference path was taken
+        return got
+
+    return outcome
+
+
+class _Text(str):
+    pass
+
+
+def _hostile_declarations():
+    """Documents at the edges of what the generated check vouches for (Python values a loader never makes too)."""
+    from collections import OrderedDict
+
+    base = minimal_declaration(practices=["profiling"], controls=["logging", "risk_management"],
+                               deployer={"sector": "public"}, human_oversight={"monitoring": True})
+    app_edits = {
+        "autonomy_level": [1.0, True, 2 ** 70, -1, None],
+        "id": ["a\n", "Upper", _Text("text-subclass"), ""],
+        "name": ["", "x" * 200, "x" * 201, 7],
+        "version": [1.1, None, "1" * 65],
+        "description": ["d" * 10000, "d" * 10001],
+        "practices": [("profiling",), ["profiling", "profiling"], [{"a": 1}], [["profiling"]], [_Text("profiling")],
+                      ["profiling", 1], []],
+        "product_type": [None, "none", "toy", 0, "boat"],
+        "scenario": ["medicine", ["medical"], None],
+        "deployer": [{"sector": "public", "x-a": 1}, {"sector": "public", "other": 1}, OrderedDict(), {}, None],
+        "human_oversight": [{"monitoring": 1}, {"in_the_loop": False, "x-why": "audit"}],
+        "safety_component": [0, "false"],
+        "x-note": [{"a": [1.5]}], "nmae": ["typo"], 1: ["a key that is not a text"],
+    }
+    top_edits = {
+        "schema": ["riskengine/v2", None],
+        "application": [[], OrderedDict(base["application"])],
+        "x-top": [[1, {"b": None}]], "extra": [1],
+        "model": [{"format": "onnx", "path": "m.onnx"}, {"format": "onnx"}, {"format": "predictions"},
+                  {"format": "predictions", "prediction_column": "p"}, {"format": 1.0, "path": "m"}, {"path": "m"},
+                  {"format": "skops", "path": "m", "trusted_types": ["a", "a"]},
+                  {"format": "skops", "path": "m", "trusted_types": ["a", 1]}, {"format": "onnx", "path": ""}],
+        "data": [{"path": "d.csv", "target": "y"}, {"path": "d.csv"}, {"path": "d.csv", "target": "y", "x-a": 1},
+                 {"path": "d.csv", "target": "y", "positive_label": 1.5},
+                 {"path": "d.csv", "target": "y", "positive_label": None},
+                 {"path": "d.csv", "target": "y", "features": ["a", "b"], "favorable_label": False},
+                 {"path": "d.csv", "target": "y", "sensitive_features": ["s", "s"]}],
+        "probes": [{"fairness": {"max_rows": 10, "time_budget_s": 1.5, "custom": "x"}},
+                   {"fairness": {"time_budget_s": float("nan")}}, {"fairness": {"time_budget_s": 0}},
+                   {"robustness": {"seed": 1.0}}, {"robustness": {"custom": [1]}},
+                   {"robustness": {"custom": None}}, {"other": {}}, {"x-a": 1}, []],
+    }
+    docs = [copy.deepcopy(base), OrderedDict(base), [], "text", None, {}]
+    for where, edits in ((base["application"], app_edits), (base, top_edits)):
+        for key, values in edits.items():
+            for value in values:
+                original = where.get(key, KeyError)
+                where[key] = value
+                docs.append(copy.deepcopy(base))
+                if original is KeyError:
+                    del where[key]
+                else:
+                    where[key] = original
+    for key in ("deployer", "human_oversight", "autonomy_level", "name"):  # one property absent at a time
+        doc = copy.deepcopy(base)
+        del doc["application"][key]
+        docs.append(doc)
+    return docs
+
+
+def test_generated_check_gives_the_reference_declaration(reference_declaration):
+    """The generated check (and defaults filled in the same pass) gives the Declaration, errors and sharing of
+    objects that jsonschema and default_filler give, on generated, mutated and hostile documents."""
+    rng = random.Random(21)
+    docs = list(GENERATE(300, seed=12)) + [minimal_declaration()] + _hostile_declarations()
+    docs += [_mutated(d, rng) for d in docs[:300] for _ in range(2)]
+    accept = declaration_module._accept_declaration()
+    accepted = refused_invalid = 0
+    for doc in docs:
+        before = repr(doc)
+        got = _outcome_of_declaration(doc)
+        assert repr(doc) == before  # the document itself is left alone
+        assert got == reference_declaration(doc), repr(doc)
+        if accept(doc) is not REFUSED:
+            accepted += 1
+        elif got[0] == "DeclarationErrors":
+            refused_invalid += 1
+    assert accepted > 320 and refused_invalid > 250, (accepted, refused_invalid)
+
+
+def test_hints_are_remembered_as_did_you_mean_gives_them():
+    from riskengine.errors import did_you_mean
+    from riskengine.schema import _hint
+
+    choices = ("medical", "driving", "general")
+    for word in ["medicine", "medicine", "genral", "x", "medical" * 10, 7, None]:
+        assert _hint(word, choices) == did_you_mean(word, choices)
+    assert _hint("medicine", choices) == "did you mean 'medical'?"

@@ -89,6 +89,7 @@ def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
     deployer = app["deployer"]
     oversight = app["human_oversight"]
     product = app.get("product_type") or "none"
+    model = raw.get("model")
     fact = _FACT_TEMPLATE.copy()
     fact["scenario"] = app["scenario"]
     fact["decision_role"] = app["decision_role"]
@@ -96,7 +97,7 @@ def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
     fact["third_party_assessment"] = app["third_party_assessment"]
     fact["product_type"] = product
     fact["product_annex_i_section"] = vocab.PRODUCT_TYPES.get(product, "none")
-    fact["model__format"] = (raw.get("model") or {}).get("format", "none")
+    fact["model__format"] = model.get("format", "none") if model else "none"
     fact["autonomy_level"] = app["autonomy_level"]
     fact["safety_component"] = app["safety_component"]
     fact["deployer__public_authority"] = deployer["public_authority"]
@@ -105,9 +106,7 @@ def build_fact(raw: dict[str, Any], tier: str | None = None) -> dict[str, Any]:
     fact["human_oversight__monitoring"] = oversight["monitoring"]
     for name, keys in _LIST_KEYS:
         for value in app.get(name, ()):
-            key = keys.get(value)
-            if key is not None:
-                fact[key] = True
+            fact[keys.get(value, ALWAYS_KEY)] = True  # a value outside the vocabulary sets the key that is true anyway
     if tier is not None:
         fact["tier"] = tier
     return fact
