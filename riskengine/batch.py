@@ -23,10 +23,12 @@ Layout of a run (INPUT -> chunks -> workers -> one writer):
   canonical JSON its content hash was taken over, encoded once) and does every
   other per-record step too: each row already encoded as its line of
   results.csv, the ids' hashes, and the chunk's part of the summary's counts;
-  a local worker writes the JSON lines to a file in OUT/.riskengine-batch/parts/
-  instead, which the coordinator appends without reading it (a gigabyte per
-  100,000 records need not travel through a pipe); each worker process loads
-  the rules once;
+  a local worker appends the JSON lines to assessments.jsonl itself when its
+  chunk's turn has come (every earlier chunk's are in), else writes them to a
+  file in OUT/.riskengine-batch/parts/ which the coordinator appends without
+  reading it (a gigabyte per 100,000 records need not travel through a pipe,
+  nor be copied); local workers are forked from the coordinator once it has
+  loaded the rules and what run_chunk needs, so that is loaded once;
 - the coordinator commits chunks strictly in input order: it flags duplicate
   ids (a few numpy calls per chunk; only a repeated id's line is touched),
   appends to the working files in OUT/.riskengine-batch/ and adds up the
@@ -35,8 +37,9 @@ Layout of a run (INPUT -> chunks -> workers -> one writer):
   `--resume` truncates the working files to the checkpoint and goes on from
   there, so every record ends up exactly once;
 - at the end results.parquet is built from results.csv in one streaming pass
-  (pyarrow's CSV reader: no per-record Python), and the final files are
-  renamed into OUT.
+  (pyarrow's CSV reader: no per-record Python; in a worker process when there
+  are local ones, while the coordinator writes summary.html), and the final
+  files are renamed into OUT.
 
 Heavy modules (numpy, pyarrow, distributed) are imported inside functions.
 """
