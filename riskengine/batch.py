@@ -526,9 +526,9 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
                        time.perf_counter() - t0, assessments_file=path, assessments_end=end)
 
 
-_TURN: tuple[Any, str] | None = None
+_TURN: tuple[Any, str, int] | None = None
 """In a local worker process: (the number of the chunk whose assessments go next into assessments.jsonl, shared
-with the coordinator and the other workers; that file's path). Set by _warm_worker."""
+with the coordinator and the other workers; that file's path; the coordinator's process id). Set by _warm_worker."""
 
 
 def _append_in_turn(number: int, lines: list[bytes]) -> int:
@@ -538,12 +538,13 @@ def _append_in_turn(number: int, lines: list[bytes]) -> int:
 
     Only the chunk whose turn it is writes, and it passes the turn on once its lines are in the file; the
     coordinator records the end in its checkpoint when it commits the chunk (a kill before then leaves lines
-    after the checkpoint's size, which --resume cuts off).
+    after the checkpoint's size, which --resume cuts off). A worker whose coordinator is gone (where it is not
+    killed with it, see _die_with_parent) writes nothing there: a --resume may be writing the file by then.
     """
     if _TURN is None:
         return -1
-    turn, path = _TURN
-    if turn.value != number:
+    turn, path, coordinator = _TURN
+    if turn.value != number or os.getppid() != coordinator:
         return -1
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
@@ -588,7 +589,7 @@ def _warm_worker(options: BatchOptions, turn: tuple[Any, str] | None = None) -> 
     global _TURN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle (it keeps the checkpoint)
     _die_with_parent()
-    _TURN = turn
+    _TURN = (*turn, os.getppid()) if turn else None
     _preload(options)
     settle_gc()
 

@@ -481,7 +481,7 @@ def test_a_chunk_appends_its_own_assessments_only_in_its_turn(tmp_path, monkeypa
     outputs = batch.Outputs(work, fresh=True)
     path = work / "assessments.jsonl"
     turn = multiprocessing.get_context("fork").Value("q", 0)
-    monkeypatch.setattr(batch, "_TURN", (turn, str(path)))  # as in a worker process
+    monkeypatch.setattr(batch, "_TURN", (turn, str(path), os.getppid()))  # as in a worker process
     ids = batch._id_entries([])[0]
 
     def result(number, **kw):
@@ -497,6 +497,8 @@ def test_a_chunk_appends_its_own_assessments_only_in_its_turn(tmp_path, monkeypa
     assert turn.value == 2 and not part.exists()
     assert batch._append_in_turn(2, [b"two"]) > 0 and turn.value == 3  # not committed yet
     assert outputs.sync()["assessments.jsonl"] == len(b"zero\n0\none\n")  # what a checkpoint records
+    monkeypatch.setattr(batch, "_TURN", (turn, str(path), -1))  # the coordinator is gone
+    assert batch._append_in_turn(3, [b"three"]) == -1 and turn.value == 3
     outputs.close()
     assert path.read_bytes() == b"zero\n0\none\ntwo\n"
 
