@@ -23,10 +23,12 @@ Layout of a run (INPUT -> chunks -> workers -> one writer):
   canonical JSON its content hash was taken over, encoded once) and does every
   other per-record step too: each row already encoded as its line of
   results.csv, the ids' hashes, and the chunk's part of the summary's counts;
-  a local worker writes the JSON lines to a file in OUT/.riskengine-batch/parts/
-  instead, which the coordinator appends without reading it (a gigabyte per
-  100,000 records need not travel through a pipe); each worker process loads
-  the rules once;
+  a local worker appends the JSON lines to assessments.jsonl itself when its
+  chunk's turn has come (every earlier chunk's are in), else writes them to a
+  file in OUT/.riskengine-batch/parts/ which the coordinator appends without
+  reading it (a gigabyte per 100,000 records need not travel through a pipe,
+  nor be copied); local workers are forked from the coordinator once it has
+  loaded the rules and what run_chunk needs, so that is loaded once;
 - the coordinator commits chunks strictly in input order: it flags duplicate
   ids (a few numpy calls per chunk; only a repeated id's line is touched),
   appends to the working files in OUT/.riskengine-batch/ and adds up the
@@ -35,8 +37,9 @@ Layout of a run (INPUT -> chunks -> workers -> one writer):
   `--resume` truncates the working files to the checkpoint and goes on from
   there, so every record ends up exactly once;
 - at the end results.parquet is built from results.csv in one streaming pass
-  (pyarrow's CSV reader: no per-record Python), and the final files are
-  renamed into OUT.
+  (pyarrow's CSV reader: no per-record Python; in a worker process when there
+  are local ones, while the coordinator writes summary.html), and the final
+  files are renamed into OUT.
 
 Heavy modules (numpy, pyarrow, distributed) are imported inside functions.
 """
@@ -47,7 +50,9 @@ import contextlib
 import csv
 import hashlib
 import io
+import itertools
 import json
+import operator
 import os
 import re
 import shutil
@@ -58,7 +63,7 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from riskengine import __version__, vocab
 from riskengine.errors import DeclarationError, DeclarationErrors, OutputError, RiskEngineError
@@ -122,18 +127,39 @@ class ChunkSpec:
     """The summary's lists that were full when the chunk was sent (Tally.full_lists): no entries for them."""
 
 
-@dataclass(frozen=True)
-class RawRecord:
+class RawRecord(NamedTuple):
+    """One record of a JSONL or CSV file (a named tuple: a worker makes one per record, and a tuple is quick to make)."""
+
     line: int | None
     body: bytes | None
     """The record's bytes without the line break (None when unreadable: see problem)."""
     problem: str = ""
 
 
+WHOLE_RANGE = 64 << 20
+"""A byte range up to this size (a chunk of a JSONL or CSV file) is read in one call and split, not line by line."""
+
+
 def _lines(fh: Any, start: int, end: int | None, first_line: int) -> Iterator[tuple[int, bytes | None, int]]:
-    """(line number, line without its break or None when longer than MAX_BYTES, offset after it)."""
-    fh.seek(start)
+    """(line number, line without its break or None when longer than MAX_BYTES, offset after it), for the lines
+    that start before `end` (all when None).
+
+    A worker's chunk is read whole and split at its line breaks; only a line that goes on past `end` (or past
+    the end of the file without a break), or a range larger than WHOLE_RANGE, is read a line at a time, so that
+    a line longer than MAX_BYTES is skipped without being held whole.
+    """
     pos, number = start, first_line - 1
+    if end is not None and end - start <= WHOLE_RANGE:
+        fh.seek(start)
+        whole = fh.read(end - start).split(b"\n")
+        rest = whole.pop()  # b"" when the range ends at a line break
+        for raw in whole:
+            number += 1
+            pos += len(raw) + 1
+            yield number, raw.rstrip(b"\r") if len(raw) <= MAX_BYTES + 1 else None, pos  # as readline() cuts it
+        if not rest:
+            return
+    fh.seek(pos)
     while end is None or pos < end:
         raw = fh.readline(MAX_BYTES + 2)
         if not raw:
@@ -349,10 +375,12 @@ class ChunkResult:
     tally: Tally
     """The chunk's part of the summary, blank lines included; duplicates are the coordinator's to count."""
     assessments: bytes
-    """One JSON line per assessed record, in record order (empty when they were spilled to a file)."""
+    """One JSON line per assessed record, in record order (empty when the spec named a spill folder)."""
     seconds: float = 0.0
     assessments_file: str = ""
-    """The file holding them when the spec named a spill folder."""
+    """The spill file holding them (a local worker's chunk whose turn to append had not come, see _append_in_turn)."""
+    assessments_end: int = -1
+    """Where assessments.jsonl ends after them, when the worker appended them itself (else -1)."""
 
 
 def _error_text(exc: Exception) -> str:
@@ -388,28 +416,28 @@ def _read_chunk(spec: ChunkSpec) -> tuple[list[tuple[int | None, str, Any, bytes
                 out.append((None, rel, None, None, None, _error_text(exc)))
         return out, blank
     base = str(Path(spec.path).parent)
-    reader = jsonl_records if spec.kind == "jsonl" else csv_records
+    display, jsonl = spec.display, spec.kind == "jsonl"
     with open(spec.path, "rb") as fh:
-        for record, _, _ in reader(fh, spec.start, spec.end, spec.first_line):
+        for record, _, _ in (jsonl_records if jsonl else csv_records)(fh, spec.start, spec.end, spec.first_line):
             if record is None:
                 blank += 1
                 continue
-            source = f"{spec.display}:{record.line}"
-            if record.body is None:
-                out.append((record.line, source, None, None, base, record.problem))
+            line, body, problem = record
+            source = f"{display}:{line}"
+            if body is None:
+                out.append((line, source, None, None, base, problem))
                 continue
             try:
-                text = decode_utf8(record.body, source)
-                problem = ""
-                if spec.kind == "jsonl":
+                text = decode_utf8(body, source)
+                if jsonl:
                     doc = parse_text(text, source, json_only=True)
+                elif problem:
+                    raise DeclarationError(problem, source=source)
                 else:
-                    if record.problem:
-                        raise DeclarationError(record.problem, source=source)
                     doc, problem = _csv_doc(spec.header, text, source)
-                out.append((record.line, source, doc, record.body, base, problem))
+                out.append((line, source, doc, body, base, problem))
             except Exception as exc:  # noqa: BLE001 - RiskEngineError names the field; anything else is a row too
-                out.append((record.line, source, None, record.body, base, _error_text(exc)))
+                out.append((line, source, None, body, base, _error_text(exc)))
     return out, blank
 
 
@@ -425,6 +453,12 @@ def _csv_doc(header: tuple[str, ...], text: str, source: str) -> tuple[dict[str,
     return doc, ""
 
 
+Row = tuple[int, str, int | None, str, str, str, str, Any, str]
+"""A record's row before it is encoded: record, source, line, id, name, provider, scenario, the assessment's
+assess.Summary (None for an error row) and error. The summary object is shared by all the declarations filled
+into one template, so its cells are written once per object (_csv_row_lines)."""
+
+
 def run_chunk(spec: ChunkSpec) -> ChunkResult:
     """Assess one chunk. Runs in a worker process (local or Dask); every record gives exactly one row."""
     from riskengine.assess import Options
@@ -438,7 +472,7 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     records, blank = _read_chunk(spec)
     decls: list[Any] = []
     errors: list[str] = []
-    for line, source, doc, body, base, problem in records:
+    for _line, source, doc, body, base, problem in records:
         decl = None
         if not problem:
             try:
@@ -447,57 +481,91 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
                 problem = _error_text(exc)
         decls.append(decl)
         errors.append(problem)
-    hits: Any = None
+    hits: Iterator[Any] = itertools.repeat(None)
     valid = [d for d in decls if d is not None]
     if options.engine == "columns" and valid:
         from riskengine.rules.vectorized import for_knowledge
 
-        hits = for_knowledge(kb).evaluate([build_fact(d.raw) for d in valid])
-    templates = _templates(kb, Options(lang=options.lang, run_probes=options.with_probes))
+        hits = iter(for_knowledge(kb).evaluate([build_fact(d.raw) for d in valid]))
+    sealed = _templates(kb, Options(lang=options.lang, run_probes=options.with_probes)).sealed
     lines: list[bytes] = []
-    rows: list[list[Any]] = []
-    k = 0
-    for i, ((line, source, doc, _body, _base, _p), decl) in enumerate(zip(records, decls)):
-        number = spec.first_record + i
+    rows: list[Row] = []
+    for number, ((line, source, doc, _, _, _), decl, problem) in enumerate(zip(records, decls, errors),
+                                                                            spec.first_record):
         where = spec.display if line is not None else source
-        problem = errors[i]
         if decl is not None:
-            record_hits = hits[k] if hits is not None else None
-            k += 1
             try:
-                canonical, summary = templates.sealed(decl, record_hits)
+                canonical, summary = sealed(decl, next(hits))
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the batch
                 problem = _error_text(exc)
             else:
                 lines.append(canonical)  # encoded once, for the content hash and for this line
-                rows.append(_row(number, where, line, decl.app, summary))
+                app = decl.app
+                rows.append((number, where, line, app["id"], app["name"], app["provider"], app["scenario"], summary,
+                             ""))
                 continue
-        rows.append([number, where, line, _peek(doc, "id"), _peek(doc, "name"), _peek(doc, "provider"),
-                     _peek(doc, "scenario") if _peek(doc, "scenario") in vocab.SCENARIOS else "",
-                     None, None, None, None, [], [], *([None] * len(SEVERITIES)), problem])
-    text = b"\n".join(lines) + b"\n" if lines else b""
-    path = ""
-    if spec.spill:
-        path = os.path.join(spec.spill, f"{spec.number:08d}.jsonl")
-        with open(path, "wb") as fh:
-            fh.write(text)
-        text = b""
+        scenario = _peek(doc, "scenario")
+        rows.append((number, where, line, _peek(doc, "id"), _peek(doc, "name"), _peek(doc, "provider"),
+                     scenario if scenario in vocab.SCENARIOS else "", None, problem))
+    text, path, end = b"", "", -1
+    if not spec.spill:
+        text = b"\n".join(lines) + b"\n" if lines else b""
+    else:
+        end = _append_in_turn(spec.number, lines)
+        if end < 0 and lines:
+            path = os.path.join(spec.spill, f"{spec.number:08d}.jsonl")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            try:
+                _write_lines(fd, lines)
+            finally:
+                os.close(fd)
     tally = Tally(blank_lines=blank)
-    for row in rows:
-        tally.add(row)
-    for name in spec.full_lists:
-        getattr(tally, name).clear()  # not sent back for nothing
+    tally.count(rows, skip=spec.full_lists)
     ids, id_texts = _id_entries(rows)
     return ChunkResult(spec.number, spec.first_record, _csv_row_lines(rows), ids, id_texts, tally, text,
-                       time.perf_counter() - t0, assessments_file=path)
+                       time.perf_counter() - t0, assessments_file=path, assessments_end=end)
 
 
-def _row(number: int, where: str, line: int | None, app: dict[str, Any], summary: Any) -> list[Any]:
-    """COLUMNS (but duplicate_of) for an assessed record."""
-    counts = summary.finding_counts
-    return [number, where, line, app["id"], app["name"], app["provider"], app["scenario"], summary.tier,
-            summary.in_scope, summary.grade, summary.score, list(summary.tier_reasons),
-            list(summary.missing_controls), *(counts[s] for s in SEVERITIES), ""]
+_TURN: tuple[Any, str, int] | None = None
+"""In a local worker process: (the number of the chunk whose assessments go next into assessments.jsonl, shared
+with the coordinator and the other workers; that file's path; the coordinator's process id). Set by _warm_worker."""
+
+
+def _append_in_turn(number: int, lines: list[bytes]) -> int:
+    """Append the chunk's assessments to assessments.jsonl when it is the chunk's turn (every earlier chunk's
+    are there): where the file then ends, or -1 (not its turn: the coordinator appends them when it commits the
+    chunk). Chunks mostly finish in order, so most need neither a spill file nor a copy.
+
+    Only the chunk whose turn it is writes, and it passes the turn on once its lines are in the file; the
+    coordinator records the end in its checkpoint when it commits the chunk (a kill before then leaves lines
+    after the checkpoint's size, which --resume cuts off). A worker whose coordinator is gone (where it is not
+    killed with it, see _die_with_parent) writes nothing there: a --resume may be writing the file by then.
+    """
+    if _TURN is None:
+        return -1
+    turn, path, coordinator = _TURN
+    if turn.value != number or os.getppid() != coordinator:
+        return -1
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        _write_lines(fd, lines)
+        end = os.lseek(fd, 0, os.SEEK_END)
+    finally:
+        os.close(fd)
+    turn.value = number + 1
+    return end
+
+
+def _write_lines(fd: int, lines: list[bytes]) -> None:
+    """Write each line and a line break straight from the lines' own bytes (os.writev: no joined copy)."""
+    pieces = [piece for line in lines for piece in (line, b"\n")]
+    step = os.sysconf("SC_IOV_MAX")
+    for at in range(0, len(pieces), step):
+        part = pieces[at:at + step]
+        done = os.writev(fd, part)
+        rest = memoryview(b"".join(part))[done:] if done < sum(map(len, part)) else b""
+        while rest:  # a short write (rare on a file): the rest from where it stopped
+            rest = rest[os.write(fd, rest):]
 
 
 _TEMPLATES: dict[tuple[int, Any], Any] = {}
@@ -513,20 +581,33 @@ def _templates(kb: Any, options: Any) -> Any:
     return _TEMPLATES[key]
 
 
-def _warm_worker(rule_dirs: tuple[str, ...], engine: str) -> None:
-    """Process pool initializer: die with the coordinator, and load the rules once per worker process."""
+def _warm_worker(options: BatchOptions, turn: tuple[Any, str] | None = None) -> None:
+    """Process pool initializer: die with the coordinator, take the assessments' turn (_TURN), and load what
+    run_chunk needs once per worker process (nothing left to load when it was forked from a preloaded one)."""
     import signal
 
+    global _TURN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle (it keeps the checkpoint)
     _die_with_parent()
-    from riskengine.rules import load_knowledge
+    _TURN = (*turn, os.getppid()) if turn else None
+    _preload(options)
+    settle_gc()
 
-    kb = load_knowledge(rule_dirs)
-    if engine == "columns":
+
+def _preload(options: BatchOptions) -> None:
+    """Load what run_chunk loads once per process: the modules it imports, the rules (also column-wise) and the
+    assessment templates. A local pool that forks its workers does it once, before forking them."""
+    from riskengine.assess import Options
+    from riskengine.declaration import parse_declaration  # noqa: F401 - imported here, not in each worker
+    from riskengine.rules import load_knowledge
+    from riskengine.rules.conditions import build_fact  # noqa: F401 - as above
+
+    kb = load_knowledge(options.rule_dirs)
+    if options.engine == "columns":
         from riskengine.rules.vectorized import for_knowledge
 
         for_knowledge(kb)
-    settle_gc()
+    _templates(kb, Options(lang=options.lang, run_probes=options.with_probes))
 
 
 def settle_gc() -> None:
@@ -734,20 +815,26 @@ def _by_hash(entries: Any) -> Any:
     return entries[np.argsort(entries["hash"], kind="stable")]
 
 
-def id_hash(app_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(app_id.encode("utf-8"), digest_size=8).digest(), "little")
+def id_hashes(app_ids: list[str]) -> Any:
+    """The ids' 64-bit hashes (BLAKE2b), as a numpy array of IdIndex's hash column."""
+    import numpy as np
+
+    blake2b = hashlib.blake2b
+    return np.frombuffer(b"".join([blake2b(i.encode("utf-8"), digest_size=8).digest() for i in app_ids]), "<u8")
 
 
-def _id_entries(rows: list[list[Any]]) -> tuple[Any, list[str]]:
+def _id_entries(rows: list[Row]) -> tuple[Any, list[str]]:
     """IdIndex entries (hash, record, line or -1) of the rows that have an id, and their ids: made in the worker,
     so that the coordinator hashes no id."""
     import numpy as np
 
-    record, line, app_id = COLUMNS.index("record"), COLUMNS.index("line"), COLUMNS.index("id")
-    with_id = [r for r in rows if r[app_id]]
-    entries = np.array([(id_hash(r[app_id]), r[record], -1 if r[line] is None else r[line]) for r in with_id],
-                       dtype=list(IdIndex.DTYPE))
-    return entries, [r[app_id] for r in with_id]
+    with_id = [row for row in rows if row[3]]
+    app_ids = [row[3] for row in with_id]
+    entries = np.empty(len(with_id), dtype=list(IdIndex.DTYPE))
+    entries["hash"] = id_hashes(app_ids)
+    entries["record"] = [row[0] for row in with_id]
+    entries["line"] = [-1 if row[2] is None else row[2] for row in with_id]
+    return entries, app_ids
 
 
 class IdIndex:
@@ -840,30 +927,37 @@ class Tally:
     error_list: list[dict[str, Any]] = field(default_factory=list)
     LISTS: ClassVar[tuple[str, ...]] = ("prohibited", "high", "duplicate_list", "error_list")
 
-    def add(self, row: list[Any]) -> None:
-        """Count one row: COLUMNS without duplicate_of (a worker counts its chunk; add_duplicate does the rest)."""
-        r = dict(zip(COLUMNS, row))
-        self.records += 1
-        if r["error"]:
-            self.errors += 1
-            if len(self.error_list) < LIST_LIMIT:
-                self.error_list.append({"where": _where_text(r["source"], r["line"]), "id": r["id"],
-                                        "error": r["error"]})
-            return
-        self.assessed += 1
-        tier = r["tier"]
-        _bump(self.tiers, tier)
-        _bump(self.grades, r["grade"])
-        _bump(self.by_scenario.setdefault(r["scenario"], {}), tier)
-        _bump(self.by_provider.setdefault(r["provider"], {}), tier)
-        for control in r["missing_controls"]:
-            _bump(self.gaps, control)
-        if tier in ("prohibited", "high"):
-            target = self.prohibited if tier == "prohibited" else self.high
-            if len(target) < LIST_LIMIT:
-                target.append({"id": r["id"], "name": r["name"], "provider": r["provider"],
-                               "scenario": r["scenario"], "where": _where_text(r["source"], r["line"]),
-                               "grade": r["grade"], "reasons": r["tier_reasons"], "missing": r["missing_controls"]})
+    def count(self, rows: list[Row], skip: tuple[str, ...] = ()) -> None:
+        """Count a chunk's rows (a worker counts its chunk; add_duplicate does the rest); no entries for the lists
+        in `skip` (full already).
+
+        Column-wise: a Counter of a column has the numbers, and the keys in the order, that counting the rows one
+        by one gives.
+        """
+        failed = [row for row in rows if row[7] is None]
+        assessed = [row for row in rows if row[7] is not None] if failed else rows
+        _, _, _, _, _, providers, scenarios, summaries, _ = list(zip(*assessed)) or [()] * 9
+        self.records += len(rows)
+        self.assessed += len(assessed)
+        self.errors += len(failed)
+        if failed and "error_list" not in skip and len(self.error_list) < LIST_LIMIT:
+            self.error_list += [{"where": _where_text(where, line), "id": app_id, "error": error}
+                                for _, where, line, app_id, *_, error in failed][:LIST_LIMIT - len(self.error_list)]
+        tiers = [summary.tier for summary in summaries]
+        _add_counts(self.tiers, Counter(tiers))
+        _add_counts(self.grades, Counter([summary.grade for summary in summaries]))
+        _add_counts(self.gaps, Counter(itertools.chain.from_iterable([s.missing_controls for s in summaries])))
+        for nested, column in ((self.by_scenario, scenarios), (self.by_provider, providers)):
+            for (key, tier), n in Counter(zip(column, tiers)).items():
+                _bump(nested.setdefault(key, {}), tier, n)
+        for name in ("prohibited", "high"):
+            target = getattr(self, name)
+            if name not in skip and len(target) < LIST_LIMIT:
+                target += [{"id": app_id, "name": app_name, "provider": provider, "scenario": scenario,
+                            "where": _where_text(where, line), "grade": summary.grade,
+                            "reasons": list(summary.tier_reasons), "missing": list(summary.missing_controls)}
+                           for (_, where, line, app_id, app_name, provider, scenario, summary, _), tier
+                           in zip(assessed, tiers) if tier == name][:LIST_LIMIT - len(target)]
 
     def add_duplicate(self, app_id: str, where: str, first: str) -> None:
         self.duplicates += 1
@@ -895,8 +989,8 @@ class Tally:
         return cls(**data)
 
 
-def _bump(counter: dict[str, int], key: str) -> None:
-    counter[key] = counter.get(key, 0) + 1
+def _bump(counter: dict[str, int], key: str, n: int) -> None:
+    counter[key] = counter.get(key, 0) + n
 
 
 def _add_counts(counter: dict[str, int], other: dict[str, int]) -> None:
@@ -922,6 +1016,8 @@ class Outputs:
         self.parts = work / "parts"
         self.parts.mkdir(parents=True, exist_ok=True)
         self.handles: dict[str, Any] = {}
+        self.assessments_end = 0 if fresh or sizes is None else sizes.get("assessments.jsonl", 0)
+        """Where assessments.jsonl ends after the chunks written so far (workers may have appended more)."""
         for name in self.FILES:
             path = work / name
             if fresh or sizes is None:
@@ -937,12 +1033,23 @@ class Outputs:
         if fresh or sizes is None:
             self.handles["results.csv"].write(_csv_lines([list(COLUMNS)]))
 
-    def write(self, result: ChunkResult, csv_lines: list[bytes], ids: bytes) -> None:
+    def write(self, result: ChunkResult, csv_lines: list[bytes], ids: bytes, turn: Any = None) -> None:
+        """Append a chunk. `turn`: the local workers' turn to append assessments (_append_in_turn), passed on to
+        the next chunk once the coordinator has appended this chunk's."""
         self.handles["results.csv"].write(b"".join(csv_lines))
-        if result.assessments_file:
-            _append_file(self.handles["assessments.jsonl"], result.assessments_file)
+        if result.assessments_end >= 0:  # the worker appended them
+            self.assessments_end = result.assessments_end
         else:
-            self.handles["assessments.jsonl"].write(result.assessments)
+            handle = self.handles["assessments.jsonl"]
+            handle.seek(0, os.SEEK_END)  # after what workers appended themselves
+            if result.assessments_file:
+                _append_file(handle, result.assessments_file)
+            else:
+                handle.write(result.assessments)
+            handle.flush()
+            self.assessments_end = handle.tell()
+            if turn is not None:
+                turn.value = result.number + 1
         self.handles["ids.bin"].write(ids)
 
     def sync(self) -> dict[str, int]:
@@ -950,8 +1057,8 @@ class Outputs:
         sizes = {}
         for name, handle in self.handles.items():
             handle.flush()
-            os.fsync(handle.fileno())
-            sizes[name] = handle.tell()
+            os.fsync(handle.fileno())  # the file's data, whichever process wrote it
+            sizes[name] = self.assessments_end if name == "assessments.jsonl" else handle.tell()
         return sizes
 
     def close(self) -> None:
@@ -983,19 +1090,65 @@ def _csv_lines(rows: list[list[Any]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _csv_row_lines(rows: list[list[Any]]) -> list[bytes]:
-    """Each row (COLUMNS without duplicate_of) as its line of results.csv, duplicate_of empty; in the worker.
+def _unquoted(text: str, commas: int) -> bool:
+    """Whether csv.writer writes these cells (`text`, the cells joined by `commas` commas) as they are: it quotes a
+    cell holding a comma, a double quote or a line feed (a carriage return or NUL goes to the writer too)."""
+    return text.count(",") == commas and not ('"' in text or "\n" in text or "\r" in text or "\x00" in text)
 
-    The same csv writer as _csv_lines, one line per row so that the coordinator can complete the line of a
-    repeated id (_with_duplicate) and otherwise only join them.
+
+_COUNTS = operator.itemgetter(*SEVERITIES)
+_COUNT_CELLS = ",".join(["%d"] * len(SEVERITIES))
+
+
+def _summary_cells(summary: Any, cells: Any) -> str:
+    """The cells an assessment's summary fills (tier ... findings) and the empty error and duplicate_of, ending
+    the line, as csv.writer writes them (`cells`); formatted here when the values have their usual types and none
+    needs quotes. A summary is shared by the declarations filled into one template, but every other declaration
+    or so has one of its own, so this is per-row work."""
+    tier, in_scope, grade, score = summary.tier, summary.in_scope, summary.grade, summary.score
+    counts = _COUNTS(summary.finding_counts)
+    if str is type(tier) is type(grade) and type(in_scope) is bool and type(score) is float \
+            and set(map(type, counts)) == {int}:
+        text = (f"{tier},{'true' if in_scope else 'false'},{grade},{score},{';'.join(summary.tier_reasons)},"
+                f"{';'.join(summary.missing_controls)},{_COUNT_CELLS % counts},,\n")
+        if _unquoted(text[:-1], len(SEVERITIES) + 7):
+            return text
+    return cells([tier, in_scope, grade, score, list(summary.tier_reasons), list(summary.missing_controls), *counts,
+                  "", ""])
+
+
+def _csv_row_lines(rows: list[Row]) -> list[bytes]:
+    """Each row as its line of results.csv, duplicate_of empty; in the worker.
+
+    The cells csv.writer writes (as _csv_lines), one line per row so that the coordinator can complete the line
+    of a repeated id (_with_duplicate) and otherwise only join them. Cells that need no quotes (nearly all) are
+    put in as they are; an assessed row's cells from tier on are its summary's, made once per summary object.
     """
     pieces: list[str] = []
     writer = csv.writer(types.SimpleNamespace(write=pieces.append), lineterminator="\n")
+
+    def cells(values: list[Any]) -> str:
+        writer.writerow(_csv_cells(values))
+        return pieces.pop()
+
+    tails: dict[int, str] = {}
+    wheres: dict[str, str] = {}
     out = []
-    for row in rows:
-        writer.writerow(_csv_cells([*row, ""]))
-        out.append("".join(pieces).encode("utf-8"))
-        pieces.clear()
+    for number, where, line, app_id, name, provider, scenario, summary, error in rows:
+        if summary is None:
+            out.append(cells([number, where, line, app_id, name, provider, scenario, None, None, None, None, [], [],
+                              *([None] * len(SEVERITIES)), error, ""]).encode())
+            continue
+        tail = tails.get(id(summary))
+        if tail is None:
+            tail = tails[id(summary)] = _summary_cells(summary, cells)
+        head = f"{app_id},{name},{provider},{scenario},"
+        if not _unquoted(head, 4):
+            head = cells([app_id, name, provider, scenario, ""])[:-1]
+        source = wheres.get(where)
+        if source is None:
+            source = wheres[where] = cells([where, ""])[:-1]
+        out.append(f"{number},{source}{'' if line is None else line},{head}{tail}".encode())
     return out
 
 
@@ -1145,31 +1298,47 @@ class _Inline:
     """--workers 1: assess in this process."""
 
     slots = 1
+    turn = None
 
     def submit(self, spec: ChunkSpec) -> Any:
         return _Done(run_chunk(spec))
+
+    @staticmethod
+    def elsewhere(fn: Any, *args: Any) -> Any:
+        """Run fn(*args) where it does not hold up this process; with no worker process, here and now."""
+        return _Done(fn(*args))
 
     def close(self, cancel: bool = False) -> None:
         pass
 
 
 class _Pool:
-    """--workers N: N local processes, each loading the rules once."""
+    """--workers N: N local processes, forked from this one where they can be (what they load is then loaded once,
+    here, before they are forked)."""
 
-    def __init__(self, workers: int, options: BatchOptions, spill: str):
+    def __init__(self, workers: int, options: BatchOptions, spill: str, assessments: str, first_chunk: int):
         import multiprocessing
         import threading
         from concurrent.futures import ProcessPoolExecutor
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 \
             else "spawn"
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                                        initializer=_warm_worker, initargs=(options.rule_dirs, options.engine))
+        context = multiprocessing.get_context(method)
+        if method == "fork":
+            _preload(options)  # once, for all the forked workers
+        self.turn = context.Value("q", first_chunk)
+        """The chunk whose assessments go next into assessments.jsonl (_append_in_turn)."""
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_worker,
+                                        initargs=(options, (self.turn, assessments)))
         self.slots = 2 * workers
         self.spill = spill
 
     def submit(self, spec: ChunkSpec) -> Any:
         return self.pool.submit(run_chunk, replace(spec, spill=self.spill))
+
+    def elsewhere(self, fn: Any, *args: Any) -> Any:
+        """Run fn(*args) in a worker process, while this process goes on."""
+        return self.pool.submit(fn, *args)
 
     def close(self, cancel: bool = False) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
@@ -1200,10 +1369,13 @@ class _Dask:
             raise RiskEngineError(f"{len(blind)} Dask worker(s) cannot see {inp.path}; put INPUT on storage every "
                                   "worker mounts at the same path", source=address, field="--scheduler")
         self.slots = 2 * sum(max(1, w.get("nthreads", 1)) for w in workers.values())
+        self.turn = None
         self.token = hashlib.sha256(f"{inp.path}{time.time()}{os.getpid()}".encode()).hexdigest()[:12]
 
     def submit(self, spec: ChunkSpec) -> Any:
         return self.client.submit(run_chunk, spec, pure=False, key=f"riskengine-batch-{self.token}-{spec.number}")
+
+    elsewhere = staticmethod(_Inline.elsewhere)  # here: OUT is on this machine, the cluster may not see it
 
     def close(self, cancel: bool = False) -> None:
         self.client.close()
@@ -1310,11 +1482,18 @@ def run_batch(input_path: str, out: str, *, workers: int | None = None, schedule
                 index.load(fh.read(state["sizes"]["ids.bin"]))
             log(f"riskengine batch: resuming after {at.record - 1:,} records ({at.chunk} chunks)")
         resumed_from = at.record - 1
-        if outputs is not None and index is not None:
-            _process(inp, chunk_size, at, options, workers, scheduler, outputs, tally, index, key,
-                     checkpoint_path, progress, checkpoint_seconds)
-            outputs.close()
-        files = _finalize(target, work, inp, tally, kb, options, write_atomic)
+        executor, done = None, False
+        try:
+            if outputs is not None and index is not None:
+                executor = _executor(inp, options, workers, scheduler, outputs, at)
+                _process(inp, chunk_size, at, options, executor, outputs, tally, index, key, checkpoint_path,
+                         progress, checkpoint_seconds)
+                outputs.close()
+            files = _finalize(target, work, inp, tally, kb, options, write_atomic, executor)
+            done = True
+        finally:
+            if executor is not None:
+                executor.close(cancel=not done)
     except BaseException:
         if not (work / "checkpoint.json").exists():  # nothing to resume: leave nothing behind
             lock.close()
@@ -1338,16 +1517,20 @@ def _load_checkpoint(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, workers: int | None,
-             scheduler: str | None, outputs: Outputs, tally: Tally, index: IdIndex, key: dict[str, Any],
-             checkpoint_path: Path, progress: bool, checkpoint_seconds: float) -> None:
+def _executor(inp: Input, options: BatchOptions, workers: int | None, scheduler: str | None, outputs: Outputs,
+              at: Position) -> Any:
+    if scheduler:
+        return _Dask(scheduler, inp)
+    n = workers or os.cpu_count() or 1
+    return _Inline() if n <= 1 else _Pool(n, options, str(outputs.parts), str(outputs.work / "assessments.jsonl"),
+                                          at.chunk)
+
+
+def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, executor: Any, outputs: Outputs,
+             tally: Tally, index: IdIndex, key: dict[str, Any], checkpoint_path: Path, progress: bool,
+             checkpoint_seconds: float) -> None:
     from riskengine.io import write_atomic
 
-    if scheduler:
-        executor: Any = _Dask(scheduler, inp)
-    else:
-        n = workers or os.cpu_count() or 1
-        executor = _Inline() if n <= 1 else _Pool(n, options, str(outputs.parts))
     unit_bytes = inp.kind != "folder"
     bar = Progress(inp.size, at.record - 1, at.offset if unit_bytes else at.record - 1, enabled=progress)
     where_of = _where(inp)
@@ -1369,7 +1552,7 @@ def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, w
             first = where_of(first_record, first_line)
             lines[row] = _with_duplicate(lines[row], first)
             tally.add_duplicate(result.id_texts[entry], where_of(record, int(result.ids["line"][entry])), first)
-        outputs.write(result, lines, ids)
+        outputs.write(result, lines, ids, executor.turn)
         tally.merge(result.tally)
         position = after
         bar.update(tally.records, after.offset if unit_bytes else after.record - 1, tally.errors)
@@ -1378,24 +1561,20 @@ def _process(inp: Input, chunk_size: int, at: Position, options: BatchOptions, w
             last_checkpoint = time.monotonic()
 
     pending: deque[tuple[Position, Any]] = deque()
-    ok = False
-    try:
-        for spec, after in plan_chunks(inp, chunk_size, at, options):
-            pending.append((after, executor.submit(replace(spec, full_lists=tally.full_lists()))))
-            while len(pending) >= executor.slots:
-                after_, future = pending.popleft()
-                commit(after_, _result(future))
-        while pending:
+    for spec, after in plan_chunks(inp, chunk_size, at, options):
+        pending.append((after, executor.submit(replace(spec, full_lists=tally.full_lists()))))
+        while len(pending) >= executor.slots:
             after_, future = pending.popleft()
             commit(after_, _result(future))
-        checkpoint(complete=True)
-        bar.update(tally.records, inp.size if unit_bytes else tally.records, tally.errors, final=True)
-        ok = True
-    finally:
-        executor.close(cancel=not ok)
+    while pending:
+        after_, future = pending.popleft()
+        commit(after_, _result(future))
+    checkpoint(complete=True)
+    bar.update(tally.records, inp.size if unit_bytes else tally.records, tally.errors, final=True)
 
 
-def _result(future: Any) -> ChunkResult:
+def _result(future: Any) -> Any:
+    """What a worker returns (a ChunkResult), its failure told as one that --resume gets past."""
     try:
         return future.result()
     except RiskEngineError:
@@ -1412,11 +1591,16 @@ def _where(inp: Input) -> Any:
 
 
 def _finalize(target: Path, work: Path, inp: Input, tally: Tally, kb: Any, options: BatchOptions,
-              write_atomic: Any) -> list[Path]:
-    """Build the Parquet file and the summary, then rename every final file into OUT."""
-    if not (work / "results.parquet").exists() and (work / "results.csv").exists():
-        csv_to_parquet(work / "results.csv", work / "results.parquet")  # else built by the run that was killed
+              write_atomic: Any, executor: Any = None) -> list[Path]:
+    """Build the Parquet file and the summary, then rename every final file into OUT. The Parquet file is built
+    in a worker process when there are local ones (pyarrow is imported there, not here), while this process
+    writes the summary."""
+    parquet = None
+    if not (work / "results.parquet").exists() and (work / "results.csv").exists():  # else built by the killed run
+        parquet = (executor or _Inline).elsewhere(csv_to_parquet, work / "results.csv", work / "results.parquet")
     write_atomic(work / "summary.html", render_summary(tally, kb, options.lang, inp.display))
+    if parquet is not None:
+        _result(parquet)
     files = []
     for name in ("results.csv", "assessments.jsonl", "results.parquet", "summary.html"):
         if (work / name).exists() or not (target / name).exists():  # else: renamed by the run that was killed

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import itertools
 import json
 import os
 import random
@@ -283,6 +284,29 @@ def test_input_is_cut_where_the_readers_would_cut_it(tmp_path, monkeypatch, kind
                             _cuts_by_reader(path, kind, at, line, every)
 
 
+def test_a_range_read_whole_gives_the_lines_read_one_by_one(tmp_path, monkeypatch):
+    from riskengine import batch
+
+    monkeypatch.setattr(batch, "MAX_BYTES", 16)  # lines around the size limit stay small
+    odd = [b"", b"  ", b"\r", b"a\r\r", b"\x00nul", "caf\xe9 \u5e94".encode(), b"x" * 16, b"x" * 17, b"x" * 18,
+           b"y" * 40, b"z" * 17 + b"\r"]
+    rng = random.Random(3)
+    for n in range(8):
+        data = b"\n".join(rng.choice(odd) for _ in range(rng.randint(1, 14))) + (b"\n" if n % 2 else b"")
+        path = tmp_path / f"{n}.jsonl"
+        path.write_bytes(data)
+        starts = [0] + [i + 1 for i, c in enumerate(data) if c == ord("\n")]
+        with open(path, "rb") as fh:
+            for start in starts:
+                for end in sorted({*starts, start + 3, len(data), len(data) + 5}):  # also mid-line and past the end
+                    if end < start:
+                        continue
+                    whole = list(batch._lines(fh, start, end, 7))
+                    monkeypatch.setattr(batch, "WHOLE_RANGE", -1)  # line by line
+                    assert whole == list(batch._lines(fh, start, end, 7)), (n, start, end)
+                    monkeypatch.setattr(batch, "WHOLE_RANGE", 1 << 20)
+
+
 def test_parquet_holds_what_results_csv_holds(tmp_path):
     from riskengine.batch import _arrow_schema, _csv_cells
 
@@ -330,6 +354,54 @@ def test_results_and_summary_do_not_depend_on_chunks_or_workers(tmp_path, monkey
         seen.add((tally.to_json().__repr__(), *((out / f).read_bytes() for f in
                                                 ("results.csv", "assessments.jsonl", "summary.html"))))
     assert len(seen) == 1
+
+
+def _odd_rows() -> list[tuple]:
+    """Rows as run_chunk makes them, with values that need quotes and summaries of unusual types."""
+    from riskengine.assess import Summary
+
+    counts = {s: i for i, s in enumerate(vocab.SEVERITIES)}
+    summaries = [Summary("high", True, "C", 61.5, ("R-1", "R-2"), ("c1", "c2"), counts),
+                 Summary("minimal", False, "A", 100.0, (), (), dict.fromkeys(vocab.SEVERITIES, 0)),
+                 Summary("limited", True, "B", 75, ('R,"1"',), ("c\n3",), counts),  # an int score, cells to quote
+                 Summary("high", 1, "B", 1e-07, ("R-1",), (), {**counts, "low": True}),  # an int flag, a bool count
+                 None]
+    texts = ["plain", "", "comma,", 'quote"', "line\nfeed", "carriage\rreturn", "nul\x00", "caf\xe9 \u5e94\u7528",
+             " ; %s "]
+    return [(i + 1, "in,put.jsonl" if i % 3 == 0 else "input.jsonl", None if i % 4 == 0 else i + 1, text,
+             texts[-1 - i % len(texts)], text[::-1], "general", summary, "" if summary else f"error: {text}")
+            for i, (text, summary) in enumerate(itertools.product(texts, summaries))]
+
+
+def test_results_lines_are_what_csv_writer_writes():
+    from riskengine.batch import _csv_cells, _csv_lines, _csv_row_lines
+
+    rows = _odd_rows()
+    expected = []
+    for *cells, summary, error in rows:
+        if summary is None:
+            cells += [None, None, None, None, [], [], *[None] * len(vocab.SEVERITIES)]
+        else:
+            cells += [summary.tier, summary.in_scope, summary.grade, summary.score, list(summary.tier_reasons),
+                      list(summary.missing_controls), *(summary.finding_counts[s] for s in vocab.SEVERITIES)]
+        expected.append(_csv_lines([_csv_cells([*cells, error, ""])]))
+    assert _csv_row_lines(rows) == expected
+    assert b'"in,put.jsonl"' in expected[0] and b',true,B,1e-07,' not in b"".join(expected)  # the writer's own
+
+
+def test_a_chunk_is_counted_as_its_rows_one_by_one(monkeypatch):
+    from riskengine import batch
+
+    monkeypatch.setattr(batch, "LIST_LIMIT", 7)
+    rows = _odd_rows()
+    for skip in ((), ("high",), batch.Tally.LISTS):
+        whole, one_by_one = batch.Tally(), batch.Tally()
+        whole.count(rows, skip)
+        for row in rows:
+            one_by_one.count([row], skip)
+        assert repr(whole.to_json()) == repr(one_by_one.to_json())  # the numbers, the order of keys, the lists
+        assert whole.records == len(rows) and whole.errors == len(rows) // 5
+        assert len(whole.error_list) == (0 if "error_list" in skip else 7)
 
 
 # ---------------------------------------------------------------- nothing lost across a kill
@@ -398,6 +470,37 @@ def test_a_spilled_chunk_is_appended_where_the_file_ends(tmp_path, monkeypatch, 
         handle.write(b"last\n")
         assert handle.tell() == len(b"first\n" + b"second\n" * 5000 + b"third\nlast\n")
     assert target.read_bytes() == b"first\n" + b"second\n" * 5000 + b"third\nlast\n"
+
+
+def test_a_chunk_appends_its_own_assessments_only_in_its_turn(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from riskengine import batch
+
+    work = tmp_path / "work"
+    outputs = batch.Outputs(work, fresh=True)
+    path = work / "assessments.jsonl"
+    turn = multiprocessing.get_context("fork").Value("q", 0)
+    monkeypatch.setattr(batch, "_TURN", (turn, str(path), os.getppid()))  # as in a worker process
+    ids = batch._id_entries([])[0]
+
+    def result(number, **kw):
+        return batch.ChunkResult(number, number, [b"row\n"], ids, [], batch.Tally(), b"", **kw)
+
+    assert batch._append_in_turn(1, [b"one"]) == -1 and turn.value == 0  # chunk 0 is not in yet
+    end = batch._append_in_turn(0, [b"zero", b"0"])
+    assert end == len(b"zero\n0\n") and turn.value == 1
+    outputs.write(result(0, assessments_end=end), [b"row\n"], b"", turn)
+    part = outputs.parts / "00000001.jsonl"  # chunk 1 finished before chunk 0 was in: spilled
+    part.write_bytes(b"one\n")
+    outputs.write(result(1, assessments_file=str(part)), [b"row\n"], b"", turn)
+    assert turn.value == 2 and not part.exists()
+    assert batch._append_in_turn(2, [b"two"]) > 0 and turn.value == 3  # not committed yet
+    assert outputs.sync()["assessments.jsonl"] == len(b"zero\n0\none\n")  # what a checkpoint records
+    monkeypatch.setattr(batch, "_TURN", (turn, str(path), -1))  # the coordinator is gone
+    assert batch._append_in_turn(3, [b"three"]) == -1 and turn.value == 3
+    outputs.close()
+    assert path.read_bytes() == b"zero\n0\none\ntwo\n"
 
 
 def test_resume_refuses_another_input(tmp_path):
