@@ -235,6 +235,7 @@ def stages(path: Path, sample: int = 20_000, chunk: int = 1000) -> dict[str, flo
 
     one_chunk(lines[:chunk])  # warm up (the compiled schema check, the texts of the rules ...), untimed
     seconds.clear()
+    templates.filled = templates.cut = 0
     counts.clear()
     threshold = gc.get_threshold()
     settle_gc()  # as a worker process does once its rules are loaded
