@@ -1519,6 +1519,7 @@ def _load_checkpoint(path: Path) -> dict[str, Any] | None:
 
 def _executor(inp: Input, options: BatchOptions, workers: int | None, scheduler: str | None, outputs: Outputs,
               at: Position) -> Any:
+    """Where the chunks run: a Dask cluster, this process (--workers 1) or local worker processes."""
     if scheduler:
         return _Dask(scheduler, inp)
     n = workers or os.cpu_count() or 1
