@@ -46,6 +46,16 @@ class Unsupported(Exception):
     """The schema uses something the compiler does not handle: no compiled check for it."""
 
 
+def _keywords(schema: Any) -> set[str]:
+    """The keywords of a schema object that check something; Unsupported when one is not handled here."""
+    if not isinstance(schema, dict):
+        raise Unsupported(repr(schema))
+    keys = set(schema) - _ANNOTATIONS
+    if keys - _HANDLED:
+        raise Unsupported(", ".join(sorted(keys - _HANDLED)))
+    return keys
+
+
 def _type_check(wanted: Any) -> Check:
     names = wanted if isinstance(wanted, list) else [wanted]
 
@@ -131,11 +141,7 @@ def compile_check(schema: Any) -> Check:
         return lambda x: True
     if schema is False:
         return lambda x: False
-    if not isinstance(schema, dict):
-        raise Unsupported(repr(schema))
-    keys = set(schema) - _ANNOTATIONS
-    if keys - _HANDLED:
-        raise Unsupported(", ".join(sorted(keys - _HANDLED)))
+    keys = _keywords(schema)
     checks: list[Check] = []
     for key in ("enum", "const"):
         if key in keys:
@@ -462,11 +468,7 @@ def _emit(src: _Source, schema: Any, x: str, known: str | None, fill: bool) -> s
     if schema is False:
         src.add("return REFUSED")
         return x
-    if not isinstance(schema, dict):
-        raise Unsupported(repr(schema))
-    keys = set(schema) - _ANNOTATIONS
-    if keys - _HANDLED:
-        raise Unsupported(", ".join(sorted(keys - _HANDLED)))
+    keys = _keywords(schema)
     refuse: list[str] = []
     accepted = x
     if "type" in keys:

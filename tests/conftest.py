@@ -72,3 +72,13 @@ def _bench_generate():
 
 GENERATE = _bench_generate()
 """GENERATE(n, seed=..., bad_every=...): seeded declarations as a regulator's intake would hold them."""
+
+
+def shared_paths(got, value, path=()):
+    """The paths at which `got` holds the very mapping or list that `value` holds (what a copy shares)."""
+    out = [path] if got is value and isinstance(got, (dict, list)) else []
+    if isinstance(got, dict) and isinstance(value, dict):
+        for key, item in got.items():
+            if key in value:
+                out += shared_paths(item, value[key], (*path, key))
+    return out

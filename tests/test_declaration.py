@@ -17,7 +17,7 @@ from riskengine.errors import DeclarationError, DeclarationErrors
 from riskengine.safeload import parse_text
 from riskengine.schema import _draft_2020_12, _validator, declaration_schema
 from riskengine.schemacheck import REFUSED, fast_verdict, surely_valid
-from tests.conftest import EXAMPLES, GENERATE, minimal_declaration
+from tests.conftest import EXAMPLES, GENERATE, minimal_declaration, shared_paths
 
 
 def write(tmp_path, name, text, mode="w"):
@@ -435,17 +435,7 @@ def _outcome_of_declaration(doc):
         return type(exc).__name__, [(type(e).__name__, e.source, e.field, e.message, e.hint) for e in errors]
     except Exception as exc:  # noqa: BLE001 - jsonschema's own TypeError on a key that is not a text, say
         return type(exc).__name__, str(exc)
-    return repr(decl), _shared(decl.raw, doc)
-
-
-def _shared(raw, doc, path=()):
-    """The paths at which `raw` holds the very mapping or list that `doc` holds."""
-    out = [path] if raw is doc and isinstance(raw, (dict, list)) else []
-    if isinstance(raw, dict) and isinstance(doc, dict):
-        for key, value in raw.items():
-            if key in doc:
-                out += _shared(value, doc[key], (*path, key))
-    return out
+    return repr(decl), shared_paths(decl.raw, doc)
 
 
 @pytest.fixture()

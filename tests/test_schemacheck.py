@@ -19,6 +19,7 @@ from riskengine.schemacheck import (
     filling_accept,
     plain_accept,
 )
+from tests.conftest import shared_paths
 
 
 class _Text(str):
@@ -94,16 +95,6 @@ def _values(rng, depth=0):
     return tuple(items) if rng.random() < 0.05 else items
 
 
-def _shared(got, value, path=()):
-    """The paths at which `got` holds the very mapping or list that `value` holds."""
-    out = [path] if got is value and isinstance(got, (dict, list)) else []
-    if isinstance(got, dict) and isinstance(value, dict):
-        for key, item in got.items():
-            if key in value:
-                out += _shared(item, value[key], (*path, key))
-    return out
-
-
 def _valid(validator, value):
     try:
         return validator.is_valid(value)
@@ -131,7 +122,7 @@ def test_generated_check_vouches_only_for_what_jsonschema_finds_valid(number):
         filled = filling(value)
         expected = value if fill is None else fill(value)
         assert repr(filled) == repr(expected)  # the same values, types and key order
-        assert _shared(filled, value) == _shared(expected, value)  # and the same objects shared with the value
+        assert shared_paths(filled, value) == shared_paths(expected, value)  # and the same objects shared with the value
         assert repr(value) == before  # the value itself is left alone
     for value in vouched:
         assert validator.is_valid(value) and accept(value) is value
