@@ -277,9 +277,8 @@ class AssessmentTemplates:
         """Outcomes whose assessment cannot be cut at placeholders (a placeholder character in a text)."""
         self.memo: dict[tuple[Any, ...], Any] = {}
         """The stand-ins' findings and tier reasons (rules.classify): bounded by the rules, scenarios and tiers."""
-        self.encoded: dict[int, _Format | None] = {}
-        """Canonical JSON of each of those, cut at its placeholders, by identity (`memo` holds every one for as
-        long as this object lives, so an id is never reused)."""
+        self.encoded: dict[int, tuple[Any, _Format | None]] = {}
+        """Canonical JSON of each of those, cut at its placeholders, by identity (the object kept with it)."""
         self.stand_ins: dict[str, Declaration] = {}
         """A declaration of each scenario with placeholders for its own values (only the scenario and the
         outcome decide a stand-in's assessment: the rest goes into slots)."""
@@ -381,7 +380,7 @@ class AssessmentTemplates:
             pieces += (b"{", b",".join(members), b"}")
             return True
         items = a.findings if name == "findings" else a.tier_reasons
-        formats = [self.encoded.get(id(item)) or self._encode(item) for item in items]
+        formats = [self._format(item) for item in items]
         if None in formats:
             return False
         pieces += (b"[", b",".join([f.text for f in formats]), b"]")
@@ -395,12 +394,16 @@ class AssessmentTemplates:
             self.clauses[ref] = None if _LEAD in member else member.replace(b"%", b"%%")
         return self.clauses[ref]
 
-    def _encode(self, item: Finding | TierReason) -> _Format | None:
+    def _format(self, item: Finding | TierReason) -> _Format | None:
         """A memoised finding or tier reason, encoded and cut at its placeholders once (None when a text holds
         a placeholder character)."""
-        cut = _cut_at_slots(canonical_json(item.to_dict()))
-        got = self.encoded[id(item)] = None if cut is None else _Format.of(*cut)
-        return got
+        got = self.encoded.get(id(item))
+        if got is None or got[0] is not item:
+            if len(self.encoded) >= 16 * self.limit:  # bounded even if something not memoised came by
+                self.encoded.clear()
+            cut = _cut_at_slots(canonical_json(item.to_dict()))
+            got = self.encoded[id(item)] = (item, None if cut is None else _Format.of(*cut))
+        return got[1]
 
 
 def _inner(text: str) -> bytes:
