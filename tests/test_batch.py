@@ -95,11 +95,13 @@ def test_columnwise_rules_equal_durable_rules_on_generated_declarations(kb):
     fired = {"classification": 0, "obligation": 0}
     for i, fact in enumerate(facts):
         first = kb.classification.evaluate(fact)
-        assert chunk[i].classification() == tuple(sorted(first)), i  # sorted, looked up by the row's bits
+        got = chunk[i].classification()  # looked up by the row's bits
+        assert set(got) == first and len(got) == len(first), i
         fired["classification"] += bool(first)
         for tier in vocab.TIERS:
             second = kb.obligations.evaluate(dict(fact, tier=tier))
-            assert chunk[i].obligations(tier) == tuple(sorted(second)), (i, tier)
+            got = chunk[i].obligations(tier)
+            assert set(got) == second and len(got) == len(second), (i, tier)
             fired["obligation"] += bool(second)
     assert all(fired.values())
     tiers = {assess(parse_declaration({"schema": "riskengine/v1", "application": r["application"]}, source="x",

@@ -239,9 +239,9 @@ def classify(decl: Declaration, kb: Knowledge, lang: str = "en", hits: Any = Non
     """Both rulesets on one declaration, and the findings and tier reasons written in `lang`.
 
     `out`: the declaration's outcome, when already known. `memo`: findings and tier reasons kept across calls,
-    by everything they are written from (the values they name, the rule or control); worth it only for declarations whose name, id and provider
-    are the same placeholders (assess.AssessmentTemplates), and then bounded by the rules (the objects are
-    shared: they must only be read).
+    by everything they are written from (the values they name, the rule or control); worth it only for
+    declarations whose name, id and provider are the same placeholders (assess.AssessmentTemplates), and then
+    bounded by the rules (the objects are shared: they must only be read).
     """
     out = out if out is not None else outcome(decl, kb, hits)
     words = texts(kb, lang)

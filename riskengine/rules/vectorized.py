@@ -142,17 +142,15 @@ class ColumnRules:
             return column <= value
         raise ValueError(f"unknown operator {op}")
 
-    def hits(self, matrix: Any, index: int, packed: Any = None) -> tuple[str, ...]:
-        """The ids of the rules that hold for fact `index` of an evaluated matrix, sorted. `packed`: the matrix's
-        rows as bits (np.packbits), so that the ids of a row seen before are looked up, not gathered again."""
-        if packed is None:
-            return tuple(sorted(self._ids[matrix[index]].tolist()))
+    def hits(self, matrix: Any, index: int, packed: Any) -> tuple[str, ...]:
+        """The ids of the rules that hold for fact `index` of an evaluated matrix. `packed`: the matrix's rows as
+        bits (np.packbits), so that the ids of a row seen before are looked up, not gathered again."""
         row = packed[index].tobytes()
         got = self._seen.get(row)
         if got is None:
             if len(self._seen) >= 65_536:  # bounded: rows repeat, but an input may hold any number of kinds
                 self._seen.clear()
-            got = self._seen[row] = tuple(sorted(self._ids[matrix[index]].tolist()))
+            got = self._seen[row] = tuple(self._ids[matrix[index]].tolist())
         return got
 
 
